@@ -35,5 +35,44 @@ def walk() -> None:
     run_walkthrough(typer.echo)
 
 
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Address to listen on (default: ROADCHIEF_HOST or 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port to listen on (default: ROADCHIEF_PORT or 8000)."),
+) -> None:
+    """Run the sync server: SQLite by default, PostgreSQL if ROADCHIEF_DATABASE_URL names one."""
+    from server import Settings, run
+
+    overrides = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
+    run(Settings(**overrides))
+
+
+@app.command("create-admin")
+def create_admin(
+    street: str = typer.Option(..., help="The street's name; created if it does not exist yet."),
+    username: str = typer.Option(..., help="The admin's username."),
+    password: str = typer.Option(..., prompt=True, hide_input=True, help="At least 8 characters."),
+) -> None:
+    """Create a street (if new) and an admin for it, so a fresh server can be used."""
+    from server import ApiError, Database, Settings
+    from server.auth import Passwords
+    from server.directory import bootstrap_admin
+    from server.migrations import upgrade_database
+
+    settings = Settings()
+    upgrade_database(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        with db.write() as session:
+            found, user = bootstrap_admin(session, Passwords(settings), street, username, password)
+            street_id, user_id = found.id, user.id
+    except (ApiError, ValueError) as exc:
+        typer.echo(f"error: {getattr(exc, 'reason', exc)}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+    typer.echo(f"street {street} ({street_id}): admin {username} ({user_id})")
+
+
 def main() -> None:
     app()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from engine import CHINA_TZ, Actor, Case, Event, Rejection, Role, Trigger, apply, label
@@ -43,7 +43,7 @@ def _script() -> list[tuple[str, Trigger, dict[str, Any]]]:
 
 def run_walkthrough(echo: Callable[[str], Any] = print, start: datetime | None = None) -> Case:
     """Fire the script through the engine and print each step; returns the closed case."""
-    clock = start or datetime(2026, 11, 30, 1, 0, tzinfo=timezone.utc)
+    clock = start or datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
     case: Case | None = None
     echo("路长制 5步法 · one case round the loop\n")
     for number, (who, trigger, args) in enumerate(_script(), start=1):

@@ -1,4 +1,4 @@
-"""Each package's ``__all__`` lists exactly its public names (as httpx checks its own; ruff keeps it sorted)."""
+"""Each package's ``__all__`` lists exactly its public names (as httpx checks its own)."""
 
 from __future__ import annotations
 
