@@ -1,0 +1,103 @@
+"""``create_app(settings)``: the FastAPI application, built on demand (nothing happens at import)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from shared import PROTOCOL_VERSION, ErrorBody, dumps
+
+from .auth import LoginLimiter, Passwords, current_user
+from .db import Database
+from .errors import install_error_handlers
+from .migrations import upgrade_database
+from .rules import RulesCache
+from .settings import Settings
+
+__all__ = ["create_app"]
+
+_PHOTO_PREFIX = "/api/v1/photos/"
+
+
+class BodyLimit:
+    """Refuse a declared body larger than the limit before reading it (photos have their own cap)."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith(_PHOTO_PREFIX):
+            for name, value in scope.get("headers", ()):
+                if name == b"content-length":
+                    if not value.isdigit() or int(value) > self.limit:
+                        await _send_error(
+                            send, 413, "too_large", f"the body may be at most {self.limit} bytes"
+                        )
+                        return
+                    break
+        await self.app(scope, receive, send)
+
+
+async def _send_error(send: Any, status: int, code: str, reason: str) -> None:
+    body = dumps(ErrorBody(code=code, reason=reason).to_dict())
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
+    """The server for ``settings``: migrates the database (unless told not to) and wires every route."""
+    from . import routes
+
+    settings = settings or Settings()
+    if migrate:
+        upgrade_database(settings.database_url)
+    db = Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        db.dispose()
+
+    app = FastAPI(
+        title="roadchief",
+        summary="路长制 road-chief sync server: phones push what their users did and pull what they may see.",
+        version=f"protocol {PROTOCOL_VERSION}",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.passwords = Passwords(settings)
+    app.state.limiter = LoginLimiter(
+        settings.login_attempts_per_minute, settings.login_attempts_per_minute_per_ip
+    )
+    app.state.rules = RulesCache()
+    app.state.photos = _photo_store(settings)
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    for module in (routes.auth, routes.sync, routes.reference, routes.admin):
+        app.include_router(module.router)
+    photo_router = _photo_router()
+    if photo_router is not None:
+        app.include_router(photo_router)
+    return app
+
+
+def _photo_store(settings: Settings) -> Any:
+    try:
+        from .photos import PhotoStore
+    except ImportError:  # the photo store is optional to the sync core
+        return None
+    return PhotoStore(settings.photo_dir)
+
+
+def _photo_router() -> Any:
+    try:
+        from .photos import make_router
+    except ImportError:
+        return None
+    return make_router(current_user)

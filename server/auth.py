@@ -1,0 +1,215 @@
+"""Who is asking: argon2id passwords, hashed expiring tokens, the login rate limit, the current user.
+
+A token is 32 random bytes (``secrets.token_urlsafe``) handed out once; the database keeps only its
+SHA-256, its expiry and when it was revoked. Every authenticated request resolves the token to a
+``CurrentUser`` carrying the role and scope (street, community, department) the engine checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from engine import Actor, Role
+
+from .errors import ApiError
+from .models import Token, User
+from .settings import Settings
+
+__all__ = [
+    "AdminUser",
+    "Authenticated",
+    "CurrentUser",
+    "LoginLimiter",
+    "Passwords",
+    "current_user",
+    "hash_token",
+    "issue_token",
+    "require_admin",
+    "revoke_token",
+    "user_for_token",
+]
+
+
+class Passwords:
+    """argon2id hashing with the cost the settings name; verification also says when to rehash."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.hasher = PasswordHasher(
+            time_cost=settings.password_time_cost, memory_cost=settings.password_memory_kib
+        )
+        # verified against when the username is unknown, so both cases cost the same time
+        self._dummy = self.hasher.hash(secrets.token_urlsafe(16))
+
+    def hash(self, password: str) -> str:
+        return self.hasher.hash(password)
+
+    def verify(self, stored: str | None, password: str) -> bool:
+        try:
+            return self.hasher.verify(stored or self._dummy, password) and stored is not None
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, stored: str) -> bool:
+        return self.hasher.check_needs_rehash(stored)
+
+
+class LoginLimiter:
+    """Failed logins per username and per client address in a sliding minute; over the limit → 429.
+
+    In memory: each worker process counts on its own, which bounds guessing per process. Behind
+    several workers, put the same limit in the reverse proxy.
+    """
+
+    def __init__(self, per_user: int, per_ip: int, window_s: float = 60.0) -> None:
+        self.per_user = per_user
+        self.per_ip = per_ip
+        self.window = window_s
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        times = self._failures.get(key)
+        if times is None:
+            times = self._failures[key] = deque()
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        return times
+
+    def check(self, username: str, ip: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key, limit in ((f"u:{username.lower()}", self.per_user), (f"ip:{ip}", self.per_ip)):
+                times = self._recent(key, now)
+                if len(times) >= limit:
+                    retry = max(1, int(times[0] + self.window - now) + 1)
+                    raise ApiError(
+                        429,
+                        "too_many_attempts",
+                        f"too many failed logins; try again in {retry} s",
+                        headers={"Retry-After": str(retry)},
+                    )
+            if len(self._failures) > 100_000:  # drop idle keys so a scan cannot grow memory forever
+                for key in [k for k, v in self._failures.items() if not v or v[-1] <= now - self.window]:
+                    del self._failures[key]
+
+    def failed(self, username: str, ip: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._recent(f"u:{username.lower()}", now).append(now)
+            self._recent(f"ip:{ip}", now).append(now)
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentUser:
+    """The authenticated user with the role and scope they hold now."""
+
+    id: str
+    street_id: str
+    username: str
+    role: Role
+    community_id: str | None
+    department_id: str | None
+    display_name: str
+    token_hash: str
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.id, self.street_id, self.community_id, self.department_id)
+
+    @classmethod
+    def of(cls, user: User, token_hash: str = "") -> CurrentUser:
+        return cls(
+            id=user.id,
+            street_id=user.street_id,
+            username=user.username,
+            role=Role(user.role),
+            community_id=user.community_id,
+            department_id=user.department_id,
+            display_name=user.display_name,
+            token_hash=token_hash,
+        )
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_token(session: Session, user_id: str, ttl: timedelta) -> tuple[str, datetime]:
+    """A fresh token for ``user_id``; only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    expires = now + ttl
+    session.add(Token(token_hash=hash_token(token), user_id=user_id, created_at=now, expires_at=expires))
+    return token, expires
+
+
+def revoke_token(session: Session, token_hash: str) -> None:
+    session.execute(
+        update(Token)
+        .where(Token.token_hash == token_hash, Token.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
+
+
+def user_for_token(session: Session, token: str) -> CurrentUser | None:
+    """The active user a live token belongs to, or None (unknown, expired, revoked, deactivated)."""
+    if not token or len(token) > 256:
+        return None
+    digest = hash_token(token)
+    row = session.execute(
+        select(Token, User).join(User, User.id == Token.user_id).where(Token.token_hash == digest)
+    ).first()
+    if row is None:
+        return None
+    stored, user = row
+    if stored.revoked_at is not None or stored.expires_at <= datetime.now(UTC) or not user.active:
+        return None
+    return CurrentUser.of(user, digest)
+
+
+_bearer = HTTPBearer(auto_error=False, description="The token from POST /api/v1/auth/login")
+
+
+def current_user(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> CurrentUser:
+    """FastAPI dependency: the user behind the bearer token, or 401."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise ApiError(
+            401, "unauthorized", "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+        )
+    with request.app.state.db.read() as session:
+        user = user_for_token(session, credentials.credentials)
+    if user is None:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "the token is unknown, expired or revoked",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return user
+
+
+def require_admin(user: Annotated[CurrentUser, Depends(current_user)]) -> CurrentUser:
+    """FastAPI dependency: the current user, who must be their street's admin."""
+    if user.role is not Role.ADMIN:
+        raise ApiError(403, "forbidden", "only the street's admin may do this")
+    return user
+
+
+Authenticated = Annotated[CurrentUser, Depends(current_user)]
+AdminUser = Annotated[CurrentUser, Depends(require_admin)]

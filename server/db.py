@@ -1,0 +1,91 @@
+"""Engines and sessions: SQLite in WAL mode with one serialized writer, or PostgreSQL via psycopg.
+
+``Database.read()`` and ``Database.write()`` open a session, commit it when the block ends without
+an error, and roll it back otherwise. On SQLite every write runs under one process-wide lock and
+starts with ``BEGIN IMMEDIATE``, so threads never fight for SQLite's write lock (see perf.md); on
+PostgreSQL writers run concurrently and serialize per street on the street's counter row.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+__all__ = ["Database", "is_sqlite", "make_engine"]
+
+_SQLITE_WRITE_LOCK = threading.Lock()
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str, *, write: bool = True) -> Engine:
+    """An engine for ``url``. On SQLite, ``write`` decides whether transactions begin IMMEDIATE."""
+    if is_sqlite(url):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        begin = "BEGIN IMMEDIATE" if write else "BEGIN"
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            connection.exec_driver_sql(begin)
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+class Database:
+    """The server's connection to its database: a reading and a writing session factory."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.sqlite = is_sqlite(url)
+        self.write_engine = make_engine(url, write=True)
+        self.read_engine = make_engine(url, write=False) if self.sqlite else self.write_engine
+        self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.write_engine.dialect.name
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        # closing ends the transaction without expiring what was loaded, so rows stay readable
+        with self._read_sessions() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session committed at the end of the block (and only then): the answer follows commit."""
+        lock = _SQLITE_WRITE_LOCK if self.sqlite else None
+        if lock is not None:
+            lock.acquire()
+        try:
+            with self._write_sessions() as session, session.begin():
+                yield session
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def dispose(self) -> None:
+        self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            self.read_engine.dispose()

@@ -1,0 +1,94 @@
+"""``POST /api/v1/sync/push`` and ``/pull``: bodies parsed by the shared protocol, answered after commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from shared import PULL_PATH, PUSH_PATH, PullRequest, PushRequest, dumps, loads
+from shared.errors import MalformedPayload
+
+from ..auth import Authenticated
+from ..errors import ApiError, error_responses
+from ..schemas import PullBody, PullResult, PushBody, PushResult
+from ..sync import apply_push, read_pull
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["sync"])
+
+
+def _inline(schema: dict[str, Any]) -> dict[str, Any]:
+    """A pydantic JSON schema with its ``$defs`` written in place, for ``openapi_extra``."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return walk(dict(defs[ref.removeprefix("#/$defs/")]))
+            return {key: walk(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+
+    return walk(schema)
+
+
+def _body_doc(model: type) -> dict[str, Any]:
+    schema = _inline(model.model_json_schema())  # type: ignore[attr-defined]
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+async def _json(request: Request) -> Any:
+    body = await request.body()
+    if len(body) > request.app.state.settings.max_body_bytes:
+        raise ApiError(413, "too_large", "the request body is too large")
+    try:
+        return loads(body)
+    except MalformedPayload as exc:
+        raise ApiError(400, "malformed_json", exc.reason) from None
+
+
+_RESPONSES = error_responses(400, 401, 403, 413, 422)
+
+
+@router.post(
+    PUSH_PATH,
+    response_model=None,
+    responses={200: {"model": PushResult, "description": "One answer per processed mutation"}, **_RESPONSES},
+    openapi_extra=_body_doc(PushBody),
+)
+async def push(request: Request, user: Authenticated) -> Response:
+    """Replay a batch of mutations (at most shared.MAX_BATCH) from one device; answered after commit."""
+    message = PushRequest.from_dict(await _json(request))
+    state = request.app.state
+
+    # the database work is blocking: run it on the thread pool, like a sync endpoint
+    def work() -> bytes:
+        with state.db.write() as session:
+            rules = state.rules.get(session, user.street_id)
+            answer = apply_push(session, user, message, rules, photos=state.photos)
+        return dumps(answer)  # only now, after commit
+
+    return Response(await run_in_threadpool(work), media_type="application/json")
+
+
+@router.post(
+    PULL_PATH,
+    response_model=None,
+    responses={200: {"model": PullResult, "description": "A page of the street's events"}, **_RESPONSES},
+    openapi_extra=_body_doc(PullBody),
+)
+async def pull(request: Request, user: Authenticated) -> Response:
+    """The street's events after the cursor, paged, with the device's last processed seq."""
+    message = PullRequest.from_dict(await _json(request))
+    state = request.app.state
+
+    def work() -> bytes:
+        with state.db.read() as session:
+            return dumps(read_pull(session, user, message))
+
+    return Response(await run_in_threadpool(work), media_type="application/json")
