@@ -9,7 +9,7 @@ each action runs on a throwaway transit object, so nothing is registered and not
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -26,7 +26,7 @@ from .arguments import (
     read_time,
 )
 from .calendar import DEFAULT_CALENDAR, WorkCalendar
-from .case import Case
+from .case import Case, evolve
 from .categories import CATEGORIES, Category
 from .events import Actor, Event
 from .rejection import refuse
@@ -363,7 +363,7 @@ def _effect(event_data: EventData) -> None:
         values["offline_seconds"] = (
             case.offline_seconds + (event.received_at - event.occurred_at).total_seconds()
         )
-    t.result = replace(case, **values)
+    t.result = evolve(case, values)
 
 
 def machine_transitions(rows: tuple[Row, ...] = CASE_TRANSITIONS) -> list[dict[str, Any]]:

@@ -33,3 +33,16 @@ def test_a_case_and_its_snapshot_round_trip() -> None:
     case = walk_to(State.SUPERVISION).case
     assert case is not None
     assert Case.from_dict(case.to_dict()) == case
+
+
+def test_evolving_a_case_is_the_same_as_replacing_its_fields() -> None:
+    from dataclasses import replace
+
+    from engine.case import evolve
+
+    case = walk_to(State.DISPOSAL).case
+    assert case is not None
+    changes = {"state": State.SUPERVISION, "version": case.version + 1, "result_note": "已清理"}
+    evolved = evolve(case, changes)
+    assert evolved == replace(case, **changes)
+    assert case.state is State.DISPOSAL  # the original is untouched
