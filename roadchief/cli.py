@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from roadchief.office import register as register_office_commands
+
 app = typer.Typer(help="路长制 roadchief: the road-chief loop, offline-first.", no_args_is_help=True)
 
 __all__ = ["app", "main"]
@@ -72,6 +74,9 @@ def create_admin(
     finally:
         db.dispose()
     typer.echo(f"street {street} ({street_id}): admin {username} ({user_id})")
+
+
+register_office_commands(app)  # demo, report, export-cases, import
 
 
 def main() -> None:

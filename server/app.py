@@ -52,6 +52,7 @@ async def _send_error(send: Any, status: int, code: str, reason: str) -> None:
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
     """The server for ``settings``: migrates the database (unless told not to) and wires every route."""
     from . import routes
+    from .routes import report as report_routes
 
     settings = settings or Settings()
     if migrate:
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     for module in (routes.auth, routes.sync, routes.reference, routes.admin):
         app.include_router(module.router)
+    app.include_router(report_routes.router)
     photo_router = _photo_router()
     if photo_router is not None:
         app.include_router(photo_router)
