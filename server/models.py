@@ -16,12 +16,15 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Double,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -177,7 +180,9 @@ class EventRow(Base):
     __tablename__ = "events"
     __table_args__ = (
         UniqueConstraint("street_id", "street_seq"),
-        Index("ix_events_case_id", "case_id"),
+        # a case's events in commit order (its history), covering what the report's step times read
+        # (0002): SQLite answers them from the index without reading the rows' JSON
+        Index("ix_events_case_steps", "case_id", "street_seq", "name", "occurred_epoch"),
     )
     position: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     street_id: Mapped[str] = mapped_column(ForeignKey("streets.id"))
@@ -193,24 +198,53 @@ class EventRow(Base):
     occurred_at: Mapped[str] = mapped_column(String(40))
     received_at: Mapped[datetime] = mapped_column(Moment())
     args: Mapped[dict[str, Any]] = mapped_column(Json)
+    # occurred_at as epoch seconds (server.facts.epoch): the report compares instants without parsing
+    occurred_epoch: Mapped[float] = mapped_column(Double)
 
 
 class CaseRow(Base):
+    """A case's snapshot (``data``, the engine's ``Case.to_dict()``) and, as plain columns written
+    with it (``server.facts.case_facts``), the facts the evaluation groups and filters on."""
+
     __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_street_id_reported_epoch", "street_id", "reported_epoch"),)
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     street_id: Mapped[str] = mapped_column(ForeignKey("streets.id"), index=True)
     state: Mapped[str] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(Integer)
     data: Mapped[dict[str, Any]] = mapped_column(Json)
+    community_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    road_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    reporter_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    # the department of the last dispatch: unlike data.department_id, a return does not clear it
+    dispatch_department_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    reported_epoch: Mapped[float | None] = mapped_column(Double, nullable=True)
+    due_epoch: Mapped[float | None] = mapped_column(Double, nullable=True)
+    completed_epoch: Mapped[float | None] = mapped_column(Double, nullable=True)
+    ended_epoch: Mapped[float | None] = mapped_column(Double, nullable=True)
+    rework_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    return_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    dispatch_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    escalated: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    fixed_on_spot: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class PatrolRow(Base):
+    """A patrol's snapshot and, as columns (``server.facts.patrol_facts``), what the report reads."""
+
     __tablename__ = "patrols"
+    __table_args__ = (Index("ix_patrols_street_id_started_epoch", "street_id", "started_epoch"),)
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     street_id: Mapped[str] = mapped_column(ForeignKey("streets.id"), index=True)
     state: Mapped[str] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(Integer)
     data: Mapped[dict[str, Any]] = mapped_column(Json)
+    community_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    road_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    chief_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    started_epoch: Mapped[float | None] = mapped_column(Double, nullable=True)
+    ended_epoch: Mapped[float | None] = mapped_column(Double, nullable=True)
+    nothing_found: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class MutationRow(Base):

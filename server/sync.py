@@ -54,6 +54,7 @@ from shared import (
 
 from .auth import CurrentUser
 from .errors import ApiError
+from .facts import epoch, facts
 from .models import (
     CaseRow,
     Community,
@@ -153,6 +154,7 @@ def _event_values(event: Event, street_seq: int) -> dict[str, Any]:
         "community_id": event.actor.community_id,
         "department_id": event.actor.department_id,
         "occurred_at": event.occurred_at.isoformat(),
+        "occurred_epoch": epoch(event.occurred_at),
         "received_at": event.received_at,
         "args": dict(event.args),
     }
@@ -171,6 +173,9 @@ class _Slot:
     in_db: bool
     foreign: bool = False
     dirty: bool = False
+    # the case's last dispatch department (cases.dispatch_department_id): a return clears the
+    # case's department_id, not this
+    dispatch_department_id: str | None = None
 
 
 class _Batch:
@@ -189,16 +194,17 @@ class _Batch:
         if slot is not None:
             return slot
         table = PatrolRow if kind == "patrol" else CaseRow
-        row = self.session.execute(
-            select(table.street_id, table.data).where(table.id == record_id).with_for_update()
-        ).first()
+        columns: list[Any] = [table.street_id, table.data]
+        if kind == "case":
+            columns.append(CaseRow.dispatch_department_id)
+        row = self.session.execute(select(*columns).where(table.id == record_id).with_for_update()).first()
         if row is None:
             slot = _Slot(None, in_db=False)
         elif row.street_id != self.user.street_id:
             slot = _Slot(None, in_db=True, foreign=True)
         else:
             record: Record = Patrol.from_dict(row.data) if kind == "patrol" else Case.from_dict(row.data)
-            slot = _Slot(record, in_db=True)
+            slot = _Slot(record, in_db=True, dispatch_department_id=row[2] if kind == "case" else None)
         self.slots[key] = slot
         return slot
 
@@ -364,6 +370,8 @@ def apply_push(
                 break  # nothing after a retry is processed: the phone resends from here
             slot.record = outcome
             slot.dirty = True
+            if event.name == "dispatch":
+                slot.dispatch_department_id = event.args.get("department_id")
             batch.events.append(event)
             result = _answer(mutation, MutationStatus.APPLIED)
         results.append(result)
@@ -428,20 +436,20 @@ def _write_snapshots(session: Session, batch: _Batch) -> None:
                 "state": slot.record.state.value,
                 "version": slot.record.version,
                 "data": slot.record.to_dict(),
+                # the report's facts, in the same row and transaction as the snapshot they come from
+                **facts(slot.record, slot.dispatch_department_id),
             }
             (changed if slot.in_db else new).append(values)
         if new:
             session.execute(insert(table), new)
         if changed:
             t = table.__table__
+            columns = [name for name in changed[0] if name not in ("id", "street_id")]
             session.execute(
                 update(t)
                 .where(t.c.id == bindparam("b_id"))
-                .values(state=bindparam("state"), version=bindparam("version"), data=bindparam("data")),
-                [
-                    {"b_id": v["id"], "state": v["state"], "version": v["version"], "data": v["data"]}
-                    for v in changed
-                ],
+                .values({name: bindparam(name) for name in columns}),
+                [{"b_id": v["id"], **{name: v[name] for name in columns}} for v in changed],
             )
 
 

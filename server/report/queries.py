@@ -11,8 +11,10 @@ Four queries per report, each portable across SQLite and PostgreSQL (SQLAlchemy 
 * **patrols**: ended patrols started in the period, and roads meeting the patrol rule;
 * **trend**: reports and closures per day, folded into weeks.
 
-Times are stored as ISO-8601 text with the phone's own offset, so they are compared as epoch
-seconds (``_epoch``), never as strings. See docs/evaluation.md for the definitions.
+Every fact read here is a plain column written with the snapshot or the event it comes from
+(``server.facts``, migration 0002): times as epoch seconds (the instant, whatever offset the phone
+wrote), the case's community, road, reporter, last dispatch department and counts. No query parses
+JSON or converts text to time row by row. See docs/evaluation.md for the definitions.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Float,
     Integer,
     and_,
     case,
@@ -38,6 +39,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from engine import OPEN_STATES, Role, State
 
+from ..facts import epoch
 from ..models import CaseRow, Community, Department, EventRow, PatrolRow, Road, Street, User
 from .definitions import (
     PatrolRule,
@@ -74,25 +76,6 @@ NO_KEY = None
 # --- portable time arithmetic ----------------------------------------------------------------------
 
 
-class _epoch(FunctionElement[float]):
-    """Epoch seconds of an ISO-8601 text with an offset (SQLite's julianday keeps milliseconds)."""
-
-    type = Float()
-    inherit_cache = True
-    name = "rc_epoch"
-
-
-@compiles(_epoch, "sqlite")
-def _epoch_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"ROUND((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0, 3)"
-
-
-@compiles(_epoch, "postgresql")
-def _epoch_pg(element: Any, compiler: Any, **kw: Any) -> str:
-    arg = compiler.process(element.clauses, **kw)
-    return f"CAST(EXTRACT(EPOCH FROM CAST({arg} AS TIMESTAMPTZ)) AS DOUBLE PRECISION)"
-
-
 class _day(FunctionElement[int]):
     """The China day number (days since 1970-01-01 CST) of an epoch-seconds expression."""
 
@@ -113,7 +96,7 @@ def _day_pg(element: Any, compiler: Any, **kw: Any) -> str:
 
 
 def _ts(value: datetime) -> float:
-    return round(value.timestamp(), 3)
+    return epoch(value)  # rounded as the columns are
 
 
 def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -123,53 +106,39 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
 # --- the cohort --------------------------------------------------------------------------------------
 
 
-def _last_dispatch(case_id: Any) -> Any:
-    """The department of the case's last dispatch (its responsible department), looked up per case
-    through the events' case_id index: a grouped subquery joined back is quadratic on SQLite."""
-    ev = EventRow.__table__.alias("dispatches")
-    return (
-        select(ev.c.args["department_id"].as_string())
-        .where(ev.c.case_id == case_id, ev.c.name == "dispatch")
-        .order_by(ev.c.street_seq.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
 def cohort(street_id: str, scope: Scope, period: Period | None) -> Any:
     """One row per case of the street (reported in ``period`` if given), with its scope key."""
     t = CaseRow.__table__
-    data = t.c.data
-    reported_t = _epoch(data["reported_at"].as_string())
     columns: list[Any] = [
         t.c.id,
         t.c.state,
-        reported_t.label("reported_t"),
-        _epoch(data["due_at"].as_string()).label("due_t"),
-        _epoch(data["completed_at"].as_string()).label("completed_t"),
-        _epoch(data["ended_at"].as_string()).label("ended_t"),
-        data["rework_count"].as_integer().label("reworks"),
-        data["return_count"].as_integer().label("returns"),
-        data["dispatch_count"].as_integer().label("dispatches"),
-        _flag(data["escalated"].as_boolean()).label("escalated"),
-        _flag(data["fixed_on_spot"].as_boolean()).label("fixed"),
+        t.c.reported_epoch.label("reported_t"),
+        t.c.due_epoch.label("due_t"),
+        t.c.completed_epoch.label("completed_t"),
+        t.c.ended_epoch.label("ended_t"),
+        t.c.rework_count.label("reworks"),
+        t.c.return_count.label("returns"),
+        t.c.dispatch_count.label("dispatches"),
+        _flag(t.c.escalated).label("escalated"),
+        _flag(t.c.fixed_on_spot).label("fixed"),
     ]
     query = select(*columns).where(t.c.street_id == street_id, t.c.state != State.PATROL.value)
     if scope is Scope.STREET:
         query = query.add_columns(literal(street_id).label("key"))
     elif scope is Scope.COMMUNITY:
-        query = query.add_columns(data["community_id"].as_string().label("key"))
+        query = query.add_columns(t.c.community_id.label("key"))
     elif scope is Scope.ROAD:
-        query = query.add_columns(data["road_id"].as_string().label("key"))
+        query = query.add_columns(t.c.road_id.label("key"))
     elif scope is Scope.CHIEF:
         # a case filed by a coordinator (a citizen's call) belongs to no chief
         chiefs = select(User.id).where(User.street_id == street_id, User.role == Role.ROAD_CHIEF.value)
-        reporter = data["reporter_id"].as_string()
+        reporter = t.c.reporter_id
         query = query.add_columns(case((reporter.in_(chiefs), reporter), else_=None).label("key"))
     else:
-        query = query.add_columns(_last_dispatch(t.c.id).label("key"))
+        # the department of the last dispatch, kept by the push when a return clears the case's own
+        query = query.add_columns(t.c.dispatch_department_id.label("key"))
     if period is not None:
-        query = query.where(reported_t >= _ts(period.start), reported_t < _ts(period.end))
+        query = query.where(t.c.reported_epoch >= _ts(period.start), t.c.reported_epoch < _ts(period.end))
     return query.subquery("cohort")
 
 
@@ -212,52 +181,57 @@ def _case_counts(
 # --- step times ------------------------------------------------------------------------------------
 
 
+def _step_of(name: Any, prev_name: Any) -> Any:
+    """The step an event moves the case into; a reject goes back to disposal, or to coordination
+    when the fix it rejects was made on the spot (that case has no department)."""
+    return case(
+        (name == "report", "feedback"),
+        (name.in_(("escalate", "return_case")), "coordination"),
+        (and_(name == "reject", prev_name == "fix_on_spot"), "coordination"),
+        (name.in_(("dispatch", "accept", "reject")), "disposal"),
+        (name.in_(("complete", "fix_on_spot")), "supervision"),
+        else_="done",
+    )
+
+
 def _visits(street_id: str, scope: Scope, period: Period) -> Any:
-    """(key, step, seconds) for every completed visit of a cohort case to a step, and its whole loop."""
+    """(key, step, seconds) for every completed visit of a cohort case to a step, and its whole loop.
+
+    Two window passes over the cohort's events: each window sorts every event of the period, so
+    the step of an event *and* of the one before it come from one pass (two LAGs), and the key
+    rides along instead of joining the cohort again.
+    """
     ev = EventRow.__table__
     cases = cohort(street_id, scope, period)
     order = {"partition_by": ev.c.case_id, "order_by": ev.c.street_seq}
-    # 1. the case's state-changing events in commit order, and the event before each
+    # 1. the case's state-changing events in commit order, and the two events before each. Joining
+    #    the cohort (this street's cases) keeps to the street: a case's events are all its street's,
+    #    and leaving events.street_id out lets ix_events_case_steps answer without the rows.
     e1 = (
         select(
+            cases.c.key,
             ev.c.case_id,
             ev.c.street_seq,
             ev.c.name,
-            _epoch(ev.c.occurred_at).label("t"),
-            func.lag(ev.c.name).over(**order).label("prev_name"),
+            ev.c.occurred_epoch.label("t"),
+            func.lag(ev.c.name, 1).over(**order).label("prev_name"),
+            func.lag(ev.c.name, 2).over(**order).label("prev_name2"),
         )
         .join_from(ev, cases, cases.c.id == ev.c.case_id)
-        .where(ev.c.street_id == street_id, ev.c.name.in_(_STATE_CHANGING))
+        .where(ev.c.name.in_(_STATE_CHANGING))
         .subquery("e1")
     )
-    # 2. the step each event moves the case into; a reject goes back to disposal, or to coordination
-    #    when the fix it rejects was made on the spot (that case has no department)
-    step = case(
-        (e1.c.name == "report", "feedback"),
-        (e1.c.name.in_(("escalate", "return_case")), "coordination"),
-        (and_(e1.c.name == "reject", e1.c.prev_name == "fix_on_spot"), "coordination"),
-        (e1.c.name.in_(("dispatch", "accept", "reject")), "disposal"),
-        (e1.c.name.in_(("complete", "fix_on_spot")), "supervision"),
-        else_="done",
-    )
-    e2 = select(e1.c.case_id, e1.c.street_seq, e1.c.t, step.label("step")).subquery("e2")
-    order2 = {"partition_by": e2.c.case_id, "order_by": e2.c.street_seq}
-    # 3. a visit starts where the step differs from the previous event's
-    e3 = select(
-        e2.c.case_id,
-        e2.c.street_seq,
-        e2.c.t,
-        e2.c.step,
-        func.lag(e2.c.step).over(**order2).label("prev_step"),
-    ).subquery("e3")
+    # 2. a visit starts where the event's step differs from the previous event's
+    step = _step_of(e1.c.name, e1.c.prev_name)
+    prev_step = _step_of(e1.c.prev_name, e1.c.prev_name2)
     starts = (
-        select(e3.c.case_id, e3.c.street_seq, e3.c.t, e3.c.step)
-        .where(or_(e3.c.prev_step.is_(None), e3.c.prev_step != e3.c.step))
+        select(e1.c.key, e1.c.case_id, e1.c.street_seq, e1.c.t, step.label("step"))
+        .where(or_(e1.c.prev_name.is_(None), prev_step != step))
         .subquery("starts")
     )
-    # 4. a visit ends where the next one starts; an open visit has no end and is not a duration
+    # 3. a visit ends where the next one starts; an open visit has no end and is not a duration
     e4 = select(
-        starts.c.case_id,
+        starts.c.key,
         starts.c.step,
         starts.c.t,
         func.lead(starts.c.t)
@@ -266,10 +240,8 @@ def _visits(street_id: str, scope: Scope, period: Period) -> Any:
     ).subquery("e4")
     # device clocks can disagree: a negative visit counts as zero
     seconds = case((e4.c.t_end < e4.c.t, 0.0), else_=e4.c.t_end - e4.c.t)
-    visits = (
-        select(cases.c.key, e4.c.step, seconds.label("seconds"))
-        .join_from(e4, cases, cases.c.id == e4.c.case_id)
-        .where(e4.c.t_end.is_not(None), e4.c.step != "done")
+    visits = select(e4.c.key, e4.c.step, seconds.label("seconds")).where(
+        e4.c.t_end.is_not(None), e4.c.step != "done"
     )
     cycle_seconds = case(
         (cases.c.ended_t < cases.c.reported_t, 0.0), else_=cases.c.ended_t - cases.c.reported_t
@@ -314,14 +286,14 @@ def _p90_by_windows(v: Any, scope_id: str | None = None) -> Any:
     lo exact where floating point would put 0.9 × 10 a hair under 9.
     """
     source = select(v).where(v.c.key == scope_id).subquery("v1") if scope_id is not None else v
+    # one window definition (the count's frame spans the whole group), so the values are sorted once
+    window = {"partition_by": (source.c.key, source.c.step), "order_by": source.c.seconds}
     ranked = select(
         source.c.key,
         source.c.step,
         source.c.seconds,
-        (
-            func.row_number().over(partition_by=(source.c.key, source.c.step), order_by=source.c.seconds) - 1
-        ).label("rn"),
-        func.count().over(partition_by=(source.c.key, source.c.step)).label("n"),
+        (func.row_number().over(**window) - 1).label("rn"),
+        func.count().over(**window, rows=(None, None)).label("n"),
     ).subquery("ranked")
     lo = (9 * (ranked.c.n - 1)) // 10
     frac = ((9 * (ranked.c.n - 1)) % 10) / 10.0
@@ -348,12 +320,12 @@ def _hours(seconds: Any) -> float | None:
 # --- patrols ---------------------------------------------------------------------------------------
 
 
-def _patrol_key(scope: Scope, street_id: str, data: Any) -> Any:
+def _patrol_key(scope: Scope, street_id: str, patrols: Any) -> Any:
     return {
         Scope.STREET: literal(street_id),
-        Scope.COMMUNITY: data["community_id"].as_string(),
-        Scope.ROAD: data["road_id"].as_string(),
-        Scope.CHIEF: data["chief_id"].as_string(),
+        Scope.COMMUNITY: patrols.c.community_id,
+        Scope.ROAD: patrols.c.road_id,
+        Scope.CHIEF: patrols.c.chief_id,
     }[scope]
 
 
@@ -368,9 +340,9 @@ def _road_key(scope: Scope, street_id: str, roads: Any) -> Any:
 
 def _ended_patrols(street_id: str, period: Period) -> Any:
     p = PatrolRow.__table__
-    started = _epoch(p.c.data["started_at"].as_string())
+    started = p.c.started_epoch
     return (
-        select(p)
+        select(p.c.community_id, p.c.road_id, p.c.chief_id, p.c.nothing_found)
         .where(
             p.c.street_id == street_id,
             p.c.state == "ended",
@@ -392,11 +364,11 @@ def _patrol_counts(
     if scope is Scope.DEPARTMENT:
         return {}
     ended = _ended_patrols(street_id, period)
-    key = _patrol_key(scope, street_id, ended.c.data).label("key")
+    key = _patrol_key(scope, street_id, ended).label("key")
     walked = select(
         key,
         func.count().label("patrols"),
-        func.sum(_flag(ended.c.data["nothing_found"].as_boolean())).label("nothing_found"),
+        func.sum(_flag(ended.c.nothing_found)).label("nothing_found"),
     ).group_by(key)
     out: dict[str | None, dict[str, int]] = defaultdict(
         lambda: {"patrols": 0, "patrols_with_findings": 0, "roads": 0, "roads_covered": 0}
@@ -405,7 +377,7 @@ def _patrol_counts(
         out[row["key"]]["patrols"] = int(row["patrols"])
         out[row["key"]]["patrols_with_findings"] = int(row["patrols"]) - int(row["nothing_found"] or 0)
     # coverage: per road first (patrols on it), then rolled up to the scope through the road register
-    road_key = ended.c.data["road_id"].as_string()
+    road_key = ended.c.road_id
     per_road = (
         select(road_key.label("road_id"), func.count().label("n")).group_by(road_key).subquery("per_road")
     )
