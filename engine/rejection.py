@@ -22,7 +22,7 @@ MESSAGES: dict[RejectionCode, tuple[str, str]] = {
         "The case already exists; it cannot be reported twice",
     ),
     RejectionCode.CASE_FINAL: (
-        "案件已{state}，不能再修改",
+        "案件{state}，不能再修改",
         "The case is already {state}; it can no longer change",
     ),
     RejectionCode.NOT_ALLOWED_IN_STATE: (

@@ -79,5 +79,29 @@ def create_admin(
 register_office_commands(app)  # demo, report, export-cases, import
 
 
+@app.command("app")
+def field_app(
+    data_dir: Annotated[
+        Path | None, typer.Option(help="The phone's store and settings (default: Kivy's user_data_dir).")
+    ] = None,
+    server: Annotated[str | None, typer.Option(help="Server URL to prefill on the sign-in screen.")] = None,
+    lang: Annotated[str | None, typer.Option(help="zh or en (default: the saved choice, else zh).")] = None,
+    position: Annotated[
+        str | None, typer.Option(help='A fixed GPS fix for the desktop, "lat,lon" (a desktop has no GPS).')
+    ] = None,
+) -> None:
+    """Open the field app (Kivy) in a desktop window; needs the app extras (kivy, plyer)."""
+    import os
+
+    if lang not in (None, "zh", "en"):
+        raise typer.BadParameter("lang must be zh or en", param_hint="--lang")
+    if position is not None:
+        os.environ["ROADCHIEF_POSITION"] = position
+    os.environ.setdefault("KIVY_NO_ARGS", "1")  # Kivy must not read the roadchief command line
+    from mobile.main import main as run_app  # Kivy loads here, not when the CLI starts
+
+    run_app(data_dir=data_dir, server_url=server, lang=lang)
+
+
 def main() -> None:
     app()
