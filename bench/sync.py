@@ -1,0 +1,297 @@
+"""Sync server throughput: push ingest against raw inserts of the same rows, pull against a raw
+streaming SELECT of the same rows, measured in the same run on the same machine.
+
+    python bench/sync.py [--events N] [--pull 25000,50000,100000] [--no-pg]
+
+Prints one side-by-side table:
+
+- **push ingest** (batches of 100, one phone, SQLite and PostgreSQL): events/s through the real
+  server process (HTTP, auth, protocol parsing, the engine, idempotence, one transaction per
+  batch) against raw ``sqlite3`` / ``psycopg`` ``executemany`` of the event rows the server wrote,
+  also one transaction per 100. Goal: >= 35 % of raw.
+- **pull** (SQLite): a phone's first sync of a street with 25k, 50k and 100k events (pages of
+  ``MAX_PULL_LIMIT``), seconds and the server's peak RSS growth (``VmHWM``, server restarted
+  before each pull), against a raw streaming ``SELECT`` of the same rows. Goal: >= 50 % of raw,
+  memory flat as rows grow.
+
+It starts its own server processes, its own throwaway PostgreSQL (``scripts/pg-throwaway``) and
+works in a temporary directory; nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+from shared import MAX_PULL_LIMIT, PROTOCOL_VERSION, PULL_PATH, PUSH_PATH, PullRequest, PushRequest, dumps  # noqa: E402
+from tests.server.proofs import (  # noqa: E402
+    PgCluster,
+    ServerProcess,
+    SimPhone,
+    fill_outbox,
+    pull_everything,
+    setup_street,
+)
+
+BATCH = 100
+
+
+def make_bodies(phones: list[SimPhone], batch: int) -> list[tuple[SimPhone, bytes]]:
+    """Every phone's outbox cut into request bodies, ready to send (the client's JSON work is not timed)."""
+    bodies = []
+    for phone in phones:
+        for start in range(0, len(phone.outbox), batch):
+            chunk = tuple(phone.outbox[start : start + batch])
+            bodies.append((phone, dumps(PushRequest(PROTOCOL_VERSION, phone.device_id, chunk))))
+    return bodies
+
+
+def push_all(base_url: str, bodies: list[tuple[SimPhone, bytes]]) -> float:
+    """Send the bodies one after another; seconds taken. Every mutation must come back applied."""
+    with httpx.Client(timeout=60) as http:
+        started = time.perf_counter()
+        for phone, body in bodies:
+            response = http.post(base_url + PUSH_PATH, content=body, headers=phone.headers)
+            assert response.status_code == 200, response.text
+            statuses = {r["status"] for r in response.json()["results"]}
+            assert statuses == {"applied"}, statuses
+        return time.perf_counter() - started
+
+
+def phones_for(street: Any, events: int, seed: int) -> list[SimPhone]:
+    rng = random.Random(seed)
+    cast = [("chief", True), ("chief2", True), ("station", False), ("centre", False)]
+    phones = [SimPhone(token=street.apis[who].token or "", name=who) for who, _ in cast]
+    for phone, (_, patrols) in zip(phones, cast, strict=True):
+        fill_outbox(phone, street, events // len(phones), rng, patrols=patrols)
+    return phones
+
+
+# --- raw baselines ---------------------------------------------------------------------------------
+
+
+def raw_sqlite(server_db: Path, workdir: Path) -> tuple[float, int]:
+    """executemany of the server's event rows into an empty copy of its events table, 100 a commit."""
+    source = sqlite3.connect(server_db)
+    ddl = source.execute("SELECT sql FROM sqlite_master WHERE type='table' AND name='events'").fetchone()[0]
+    indexes = [
+        r[0]
+        for r in source.execute(
+            "SELECT sql FROM sqlite_master WHERE tbl_name='events' AND sql NOT NULL AND type='index'"
+        )
+    ]
+    columns = [r[1] for r in source.execute("PRAGMA table_info(events)")]
+    rows = source.execute(f"SELECT {', '.join(columns)} FROM events ORDER BY position").fetchall()
+    source.close()
+    target_path = workdir / "raw.db"
+    target = sqlite3.connect(target_path, isolation_level=None)
+    target.execute("PRAGMA journal_mode=WAL")
+    target.execute("PRAGMA synchronous=NORMAL")
+    target.execute(
+        ddl
+    )  # the server's own table and indexes, empty (no foreign-key checks: a faster baseline)
+    for statement in indexes:
+        target.execute(statement)
+    insert = f"INSERT INTO events ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    started = time.perf_counter()
+    for start in range(0, len(rows), BATCH):
+        target.execute("BEGIN")
+        target.executemany(insert, rows[start : start + BATCH])
+        target.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    target.close()
+    return seconds, len(rows)
+
+
+def raw_postgres(url: str) -> tuple[float, int]:
+    """executemany of the server's event rows into an empty copy (LIKE ... INCLUDING ALL), 100 a commit."""
+    import psycopg
+    from psycopg.types.json import Jsonb
+
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as conn:
+        columns = [
+            r[0]
+            for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name='events' ORDER BY ordinal_position"
+            )
+        ]
+        rows = conn.execute(f"SELECT {', '.join(columns)} FROM events ORDER BY position").fetchall()
+        conn.execute("CREATE TABLE raw_events (LIKE events INCLUDING ALL)")
+        conn.commit()
+        args_at = columns.index("args")
+        rows = [tuple(Jsonb(v) if i == args_at else v for i, v in enumerate(row)) for row in rows]
+        insert = f"INSERT INTO raw_events ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
+        started = time.perf_counter()
+        with conn.cursor() as cursor:
+            for start in range(0, len(rows), BATCH):
+                cursor.executemany(insert, rows[start : start + BATCH])
+                conn.commit()
+        return time.perf_counter() - started, len(rows)
+
+
+def raw_streaming_select(server_db: Path, street_id: str) -> tuple[float, int]:
+    """The same rows, streamed by one SELECT, args decoded (what a pull must at least do)."""
+    conn = sqlite3.connect(server_db)
+    started = time.perf_counter()
+    count = 0
+    for row in conn.execute("SELECT * FROM events WHERE street_id = ? ORDER BY street_seq", (street_id,)):
+        if isinstance(row[-1], str):
+            json.loads(row[-1])
+        count += 1
+    seconds = time.perf_counter() - started
+    conn.close()
+    return seconds, count
+
+
+# --- the runs --------------------------------------------------------------------------------------
+
+
+def ingest(kind: str, url: str, workdir: Path, events: int) -> dict[str, Any]:
+    with ServerProcess(url, workdir) as server:
+        handle, street = setup_street(server)
+        handle.close()
+        phones = phones_for(street, events, seed=1)
+        bodies = make_bodies(phones, BATCH)
+        seconds = push_all(server.base_url, bodies)
+    if kind == "sqlite":
+        raw_seconds, rows = raw_sqlite(Path(url.removeprefix("sqlite:///")), workdir)
+    else:
+        raw_seconds, rows = raw_postgres(url)
+    assert rows == events
+    return {"server": events / seconds, "raw": rows / raw_seconds}
+
+
+def first_sync(http: httpx.Client, base_url: str, phone: SimPhone) -> int:
+    """Pull every page from no cursor; the client only reads what it needs (the server is measured,
+    not the phone's strict parser, which runs on the same two cores)."""
+    cursor, count = None, 0
+    while True:
+        body = dumps(PullRequest(PROTOCOL_VERSION, phone.device_id, cursor, MAX_PULL_LIMIT))
+        response = http.post(base_url + PULL_PATH, content=body, headers=phone.headers)
+        assert response.status_code == 200, response.text
+        page = json.loads(response.content)
+        count += len(page["events"])
+        cursor = page["cursor"]
+        if not page["has_more"]:
+            return count
+
+
+def pull_sizes(workdir: Path, sizes: list[int]) -> list[dict[str, Any]]:
+    db = workdir / "pull.db"
+    url = f"sqlite:///{db}"
+    results = []
+    server = ServerProcess(url, workdir)
+    try:
+        server.start()
+        handle, street = setup_street(server)
+        handle.close()
+        loaded = 0
+        for size in sizes:
+            phones = phones_for(street, size - loaded, seed=size)
+            push_all(server.base_url, make_bodies(phones, 200))
+            loaded = size
+            server.stop()
+            server.start()  # a fresh process: its peak memory is the pull's
+            reader = SimPhone(token=street.apis["supervisor"].token or "", name="new phone")
+            with httpx.Client(timeout=120) as http:
+                pull_everything(http, server.base_url, reader.token, reader.device_id, limit=10)  # warm up
+                before = server.peak_rss_kib()
+                started = time.perf_counter()
+                count = first_sync(http, server.base_url, reader)
+                seconds = time.perf_counter() - started
+                peak = server.peak_rss_kib()
+            assert count == size, (count, size)
+            raw_seconds, raw_rows = raw_streaming_select(db, street.id)
+            assert raw_rows == size
+            results.append(
+                {"rows": size, "seconds": seconds, "raw": raw_seconds, "rss_before": before, "rss_peak": peak}
+            )
+    finally:
+        server.kill()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=10_000, help="events pushed for the ingest figures")
+    parser.add_argument("--pull", default="25000,50000,100000", help="street sizes for the pull figures")
+    parser.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
+    options = parser.parse_args()
+    sizes = [int(s) for s in options.pull.split(",") if s]
+
+    workdir = Path(tempfile.mkdtemp(prefix="roadchief-bench-"))
+    cluster = None
+    try:
+        rows: list[tuple[str, str, str, str, str]] = []
+        sqlite = ingest("sqlite", f"sqlite:///{workdir / 'ingest.db'}", workdir, options.events)
+        rows.append(_ingest_row("push ingest, SQLite, batch 100", sqlite, "raw sqlite3 executemany"))
+        if not options.no_pg and PgCluster.available():
+            cluster = PgCluster()
+            cluster.start()
+            pg = ingest("postgres", cluster.url, workdir, options.events)
+            rows.append(_ingest_row("push ingest, PostgreSQL, batch 100", pg, "raw psycopg executemany"))
+        pulls = pull_sizes(workdir, sizes)
+    finally:
+        if cluster is not None:
+            cluster.destroy()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    for pull in pulls:
+        rows.append(
+            (
+                f"pull, first sync of {pull['rows']:,} events (SQLite)",
+                f"{pull['seconds']:.2f} s ({pull['rows'] / pull['seconds']:,.0f} ev/s)",
+                f"{pull['raw']:.2f} s raw streaming SELECT",
+                f"{pull['raw'] / pull['seconds']:.0%}",
+                ">= 50%",
+            )
+        )
+    for pull in pulls:
+        growth = (pull["rss_peak"] - pull["rss_before"]) / 1024
+        rows.append(
+            (
+                f"pull, server peak RSS at {pull['rows']:,} events",
+                f"{pull['rss_peak'] / 1024:.0f} MiB (+{growth:.1f} MiB in the pull)",
+                f"{pull['rss_before'] / 1024:.0f} MiB before",
+                "",
+                "flat",
+            )
+        )
+    _print_table(rows)
+
+
+def _ingest_row(label: str, figures: dict[str, float], raw_label: str) -> tuple[str, str, str, str, str]:
+    return (
+        label,
+        f"{figures['server']:,.0f} events/s",
+        f"{figures['raw']:,.0f} rows/s {raw_label}",
+        f"{figures['server'] / figures['raw']:.0%}",
+        ">= 35%",
+    )
+
+
+def _print_table(rows: list[tuple[str, str, str, str, str]]) -> None:
+    header = ("measure", "roadchief server", "baseline (same run)", "ratio", "goal")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, tuple("-" * w for w in widths), *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+if __name__ == "__main__":
+    main()
