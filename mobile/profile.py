@@ -86,6 +86,7 @@ class Reference:
     departments: tuple[Mapping[str, Any], ...] = ()
     roads: tuple[Road, ...] = ()
     categories: Mapping[str, Category] = field(default_factory=lambda: CATEGORIES)
+    people: Mapping[str, str] = field(default_factory=dict)  # user id -> display name
 
     @property
     def rules(self) -> Rules:
@@ -96,6 +97,10 @@ class Reference:
 
     def road(self, road_id: str | None) -> Road | None:
         return next((road for road in self.roads if road.id == road_id), None)
+
+    def person_name(self, user_id: str) -> str:
+        """A colleague's name for timelines; the id when the reference data does not know them."""
+        return self.people.get(user_id) or user_id
 
     def department_name(self, department_id: str | None) -> str:
         found = next((d for d in self.departments if d.get("id") == department_id), None)
@@ -123,4 +128,9 @@ class Reference:
             departments=tuple(data.get("departments", ())),
             roads=tuple(roads),
             categories=categories or CATEGORIES,
+            people={
+                str(p["id"]): str(p.get("display_name") or p["id"])
+                for p in data.get("people", ())
+                if isinstance(p, Mapping) and p.get("id")
+            },
         )

@@ -233,14 +233,23 @@ class StreetOut(BaseModel):
     name: str
 
 
+class PersonOut(BaseModel):
+    """A colleague as a timeline names them: no username, no scope beyond the role."""
+
+    id: str
+    display_name: str
+    role: Role
+
+
 class ReferenceOut(BaseModel):
-    """What a phone needs to fill its forms: the street's places, departments and categories."""
+    """What a phone needs to fill its forms: the street's places, departments, categories and people."""
 
     street: StreetOut
     communities: list[CommunityOut]
     departments: list[DepartmentOut]
     roads: list[RoadOut]
     categories: list[CategoryOut]
+    people: list[PersonOut]
 
 
 class RecordOut(BaseModel):

@@ -153,6 +153,8 @@ class CaseDetailScreen(RCScreen):
         if row.overdue:
             left = self.tr("case.overdue_by", time=format_duration(row.overdue_by, lang))
             self.due = f"{deadline}  {left}"
+        elif case.due_at is not None and case.is_final:
+            self.due = deadline  # a closed case has no time left to count
         elif case.due_at is not None:
             left = self.tr("case.due_in", time=format_duration(case.due_at - now, lang))
             self.due = f"{deadline}  {left}"

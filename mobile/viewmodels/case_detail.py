@@ -106,7 +106,7 @@ class CaseDetailViewModel(ViewModel):
         note = next((str(args[k]) for k in _NOTE_KEYS if args.get(k)), "")
         return TimelineEntry(
             id=event.id,
-            who=tr("word.me", self.lang) if me else event.actor.user_id,
+            who=tr("word.me", self.lang) if me else self.ctx.reference.person_name(event.actor.user_id),
             role_label=label(Role(event.role), self.lang),
             what=what,
             trigger=event.name,

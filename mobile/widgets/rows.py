@@ -17,7 +17,7 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.recycleview.views import RecycleDataViewBehavior
 
-from engine import CHINA_TZ, STEP_OF_STATE, State
+from engine import CHINA_TZ, FINAL_STATES, STEP_OF_STATE, State
 
 from .. import i18n
 
@@ -60,7 +60,7 @@ def case_row_data(row: Any, lang: str, now: datetime) -> dict[str, Any]:
     step = STEP_OF_STATE.get(State(row.state), None) if row.state else None
     if row.overdue:
         due = i18n.tr("case.overdue_by", lang, time=format_duration(row.overdue_by, lang))
-    elif row.due_at is not None:
+    elif row.due_at is not None and State(row.state) not in FINAL_STATES:
         due = i18n.tr("case.due_in", lang, time=format_duration(row.due_at - now, lang))
     else:
         due = ""

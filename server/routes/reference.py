@@ -65,6 +65,15 @@ def reference(user: Authenticated, request: Request) -> ReferenceOut:
                     for r in session.scalars(select(Road).where(Road.street_id == sid).order_by(Road.name))
                 ],
                 "categories": categories_of(session, sid),
+                # names for the phone's timelines: who did what, not a user id
+                "people": [
+                    {"id": r.id, "display_name": r.display_name or r.id, "role": r.role}
+                    for r in session.execute(
+                        select(User.id, User.display_name, User.role)
+                        .where(User.street_id == sid, User.active.is_(True))
+                        .order_by(User.display_name)
+                    )
+                ],
             }
         )
 

@@ -328,3 +328,13 @@ def test_home_follows_the_worker(ctx, server):
     assert home.sync_text.startswith("已同步")
     ctx.clock.advance(hours=1)
     assert timedelta(hours=1) <= ctx.now() - home.last_sync
+
+
+def test_a_timeline_names_colleagues_from_the_reference_data() -> None:
+    from mobile.profile import Reference
+
+    reference = Reference.from_dict(
+        {"people": [{"id": "u-station", "display_name": "李站长", "role": "coordinator"}], "roads": []}
+    )
+    assert reference.person_name("u-station") == "李站长"
+    assert reference.person_name("u-unknown") == "u-unknown"  # never blank: the id stands in

@@ -31,6 +31,11 @@ def test_a_user_of_street_a_cannot_read_street_b(world: World) -> None:
         reference = api.ok(api.get("/api/v1/reference"))
         assert reference["street"]["id"] == a.id
         assert not {r["id"] for r in reference["roads"]} & set(b.roads)
+        # the people a timeline names are the street's own, never another street's
+        people = {p["id"] for p in reference["people"]}
+        assert {u["id"] for u in a.users.values()} <= people
+        assert not people & {u["id"] for u in b.users.values()}
+        assert all(set(p) == {"id", "display_name", "role"} for p in reference["people"])
 
 
 def test_a_user_of_street_a_cannot_change_street_b(world: World) -> None:
