@@ -83,6 +83,7 @@ class CaseDetailScreen(RCScreen):
     due = StringProperty("")
     department = StringProperty("")
     description = StringProperty("")
+    step_times = StringProperty("")
     has_photos = BooleanProperty(False)
     has_actions = BooleanProperty(False)
     needs_department = BooleanProperty(False)
@@ -167,6 +168,9 @@ class CaseDetailScreen(RCScreen):
         self._render_refusals(vm)
         self._render_photos(vm, case)
         self._render_actions(vm)
+        self.step_times = "   ".join(
+            f"{t.label} {format_duration(t.spent, lang)}{'…' if t.current else ''}" for t in vm.times
+        )
         self._render_timeline(vm)
 
     def _render_tags(self, case: Any, row: Any) -> None:

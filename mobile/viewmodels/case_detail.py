@@ -3,7 +3,8 @@
 Exposes ``case`` (the engine ``Case`` as the view shows it, or ``None``), ``row`` (its
 ``CaseRow``), ``timeline`` (``TimelineEntry`` list, oldest first: who, role label, what (trigger
 label), when, where, photos, note/reason, ``sync_state`` — ``"synced"`` for server events, else
-the outbox state — and the refusal reason for refused items), ``refusals`` (undismissed refused
+the outbox state — and the refusal reason for refused items), ``times`` (``StepTime`` list: time
+spent per step, the current one still counting), ``refusals`` (undismissed refused
 actions of this case: ``TimelineEntry``), ``department_name``, ``error`` (translated text of the
 last local refusal). ``actions()`` lists what ``engine.allowed_triggers`` offers this user on this
 case (``[(Trigger, label)]``); ``act(trigger, args)`` checks and saves one; ``dismiss(id)`` hides a
@@ -25,6 +26,7 @@ from ..store import OutboxItem
 from ..view import event_of
 from .base import ViewModel
 from .common import CaseRow, case_row, case_sync_states, item_state
+from .overview import StepTime, step_times
 
 __all__ = ["CaseDetailViewModel", "TimelineEntry"]
 
@@ -54,6 +56,7 @@ class CaseDetailViewModel(ViewModel):
         self.row: CaseRow | None = None
         self.timeline: list[TimelineEntry] = []
         self.refusals: list[TimelineEntry] = []
+        self.times: list[StepTime] = []
         self.error = ""
         self.refresh()
 
@@ -85,6 +88,10 @@ class CaseDetailViewModel(ViewModel):
                 entries.append(entry)
         self.timeline = sorted(entries, key=lambda e: e.when)
         self.refusals = refusals
+        events = store.events_of(self.case_id)
+        if profile is not None:
+            events += [event_of(item, profile) for item in store.replayable(self.case_id)]
+        self.times = step_times(events, self.ctx.reference.rules, self.ctx.now(), self.lang)
         self.changed()
 
     def _reason(self, item: OutboxItem) -> str:

@@ -235,6 +235,8 @@ def test_case_detail_offers_only_what_the_engine_allows(tmp_path, server):
     detail = CaseDetailViewModel(handler, case_id)
     assert Trigger.ACCEPT in [t for t, _ in detail.actions()]
     assert detail.department_name == "城管"
+    # time per step: the feedback step is over, disposal is still counting
+    assert [(t.step.value, t.current) for t in detail.times] == [("feedback", False), ("disposal", True)]
     accepted = detail.act(Trigger.ACCEPT)
     assert accepted.state is State.DISPOSAL
     chief.close()
