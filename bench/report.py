@@ -32,7 +32,7 @@ from engine import Actor, Case, Event, Patrol, Rejection, Role, apply
 from server import Database, Settings
 from server.auth import Passwords
 from server.directory import create_community, create_department, create_street, create_user
-from server.facts import event_facts, facts
+from server.facts import StepVisits, epoch, event_facts, facts
 from server.migrations import upgrade_database
 from server.models import CaseRow, EventRow, PatrolRow, Road, StreetCounter
 from server.report import Period, Scope, evaluate
@@ -140,12 +140,14 @@ def build(url: str, cases: int, seed: int = 1) -> str:
     seq = 0
     events: list[dict[str, Any]] = []
     snapshots: list[dict[str, Any]] = []
+    visits = StepVisits()  # the step_visits rows, by the push's own code
     started = time.perf_counter()
 
     def flush(final: bool = False) -> None:
         if len(events) >= 20_000 or (final and events):
             with db.write() as s:
                 s.execute(insert(EventRow), events)
+                visits.write(s)
                 if snapshots:
                     s.execute(
                         insert(CaseRow if "category_code" in snapshots[0]["data"] else PatrolRow), snapshots
@@ -213,7 +215,11 @@ def build(url: str, cases: int, seed: int = 1) -> str:
             result = apply(case, event)
             if isinstance(result, Rejection):
                 raise RuntimeError(f"{name}: {result.message_en}")
-            case = result  # type: ignore[assignment]
+            # the step visit as the push records it (server.sync): the engine's step before and after
+            assert isinstance(result, Case)
+            before = case.step if case is not None else None
+            visits.record(sid, case_id, before, result.step, seq + 1, epoch(event.occurred_at))
+            case = result
             if name == "dispatch":
                 dispatched = args["department_id"]
             record(event, result)

@@ -84,39 +84,30 @@ class Case:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready snapshot (datetimes as ISO-8601)."""
         out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
+        for name, slot in _SLOT_BY_NAME.items():
+            value = slot.__get__(self)
             if isinstance(value, datetime):
                 value = value.isoformat()
             elif isinstance(value, Location):
                 value = {"lat": value.lat, "lon": value.lon}
             elif isinstance(value, tuple):
                 value = list(value)
-            out[f.name] = value
+            out[name] = value
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Case:
         """Rebuild a case from ``to_dict`` output (a stored snapshot); the inverse of ``to_dict``."""
         values: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name not in data:
+        for name in _SLOT_BY_NAME:
+            if name not in data:
                 continue
-            value = data[f.name]
+            value = data[name]
             if value is not None:
-                if f.name in _TIMES:
-                    value = datetime.fromisoformat(value)
-                elif f.name == "location":
-                    value = Location(float(value["lat"]), float(value["lon"]))
-                elif f.name in ("before_photos", "after_photos"):
-                    value = tuple(value)
-                elif f.name == "state":
-                    value = State(value)
-                elif f.name == "level":
-                    value = Level(value)
-                elif f.name == "urgency":
-                    value = Urgency(value)
-            values[f.name] = value
+                convert = _READERS.get(name)
+                if convert is not None:
+                    value = convert(value)
+            values[name] = value
         return cls(**values)
 
 
@@ -138,4 +129,14 @@ _TIMES = frozenset(
     {"reported_at", "dispatched_at", "due_at", "accepted_at", "completed_at", "ended_at", "state_since"}
 )
 _SLOT_BY_NAME: dict[str, Any] = {f.name: Case.__dict__[f.name] for f in fields(Case)}
+# how ``from_dict`` turns a stored value back into the field's type (fields not named: as stored)
+_READERS: dict[str, Any] = {
+    **dict.fromkeys(_TIMES, datetime.fromisoformat),
+    "location": lambda value: Location(float(value["lat"]), float(value["lon"])),
+    "before_photos": tuple,
+    "after_photos": tuple,
+    "state": State,
+    "level": Level,
+    "urgency": Urgency,
+}
 _SLOTS = tuple(_SLOT_BY_NAME.values())

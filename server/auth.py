@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine import Actor, Role
@@ -170,15 +170,44 @@ def user_for_token(session: Session, token: str) -> CurrentUser | None:
     if not token or len(token) > 256:
         return None
     digest = hash_token(token)
-    row = session.execute(
-        select(Token, User).join(User, User.id == Token.user_id).where(Token.token_hash == digest)
-    ).first()
+    # Core and only the columns needed: this runs on every request (the primary key finds the token)
+    row = session.connection().execute(_TOKEN_LOOKUP, {"digest": digest}).first()
     if row is None:
         return None
-    stored, user = row
-    if stored.revoked_at is not None or stored.expires_at <= datetime.now(UTC) or not user.active:
+    (revoked_at, expires_at, user_id, street_id, username, role, community_id, department_id,
+     display_name, active) = row  # fmt: skip
+    if revoked_at is not None or expires_at <= datetime.now(UTC) or not active:
         return None
-    return CurrentUser.of(user, digest)
+    return CurrentUser(
+        id=user_id,
+        street_id=street_id,
+        username=username,
+        role=Role(role),
+        community_id=community_id,
+        department_id=department_id,
+        display_name=display_name,
+        token_hash=digest,
+    )
+
+
+_tokens = Token.__table__
+_users = User.__table__
+_TOKEN_LOOKUP = (
+    select(
+        _tokens.c.revoked_at,
+        _tokens.c.expires_at,
+        _users.c.id,
+        _users.c.street_id,
+        _users.c.username,
+        _users.c.role,
+        _users.c.community_id,
+        _users.c.department_id,
+        _users.c.display_name,
+        _users.c.active,
+    )
+    .join_from(_tokens, _users, _users.c.id == _tokens.c.user_id)
+    .where(_tokens.c.token_hash == bindparam("digest"))
+)
 
 
 _bearer = HTTPBearer(auto_error=False, description="The token from POST /api/v1/auth/login")

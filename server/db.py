@@ -8,6 +8,7 @@ PostgreSQL writers run concurrently and serialize per street on the street's cou
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 __all__ = ["Database", "is_sqlite", "make_engine"]
 
 _SQLITE_WRITE_LOCK = threading.Lock()
+# JSON columns are written compact with non-ASCII as is, the way ``shared.dumps`` writes the wire: a
+# pull can then pass a stored ``args`` text through without parsing it again
+_JSON_WRITER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def is_sqlite(url: str) -> bool:
@@ -28,7 +32,11 @@ def is_sqlite(url: str) -> bool:
 def make_engine(url: str, *, write: bool = True) -> Engine:
     """An engine for ``url``. On SQLite, ``write`` decides whether transactions begin IMMEDIATE."""
     if is_sqlite(url):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            json_serializer=_JSON_WRITER.encode,
+        )
         begin = "BEGIN IMMEDIATE" if write else "BEGIN"
 
         @event.listens_for(engine, "connect")
@@ -48,7 +56,9 @@ def make_engine(url: str, *, write: bool = True) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(
+        url, pool_size=10, max_overflow=20, pool_pre_ping=True, json_serializer=_JSON_WRITER.encode
+    )
 
 
 class Database:

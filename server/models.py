@@ -41,6 +41,7 @@ __all__ = [
     "MutationRow",
     "PatrolRow",
     "Road",
+    "StepVisitRow",
     "Street",
     "StreetCounter",
     "Token",
@@ -245,6 +246,27 @@ class PatrolRow(Base):
     started_epoch: Mapped[float | None] = mapped_column(Double, nullable=True)
     ended_epoch: Mapped[float | None] = mapped_column(Double, nullable=True)
     nothing_found: Mapped[bool] = mapped_column(Boolean, server_default=false())
+
+
+class StepVisitRow(Base):
+    """One stay of a case in one step (反馈 / 协调 / 处置 / 督察), written by the push (0003).
+
+    The report's step times aggregate these rows with a plain GROUP BY instead of rebuilding the
+    visits from the event log with window functions on every query. A visit starts with the
+    event that moves the case into the step (``entered_seq``, its ``street_seq``) and ends when an
+    event moves it out; ``left_epoch`` is NULL while the case is still there. Moving to 闭环
+    (closed, cancelled, merged) ends a visit and starts none. The report's groups come from the
+    case's current snapshot, so they are joined from ``cases``, not copied here.
+    """
+
+    __tablename__ = "step_visits"
+    # the primary key's index serves the push's "close this case's open visit" and the report's join
+    case_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    entered_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    street_id: Mapped[str] = mapped_column(ForeignKey("streets.id"))
+    step: Mapped[str] = mapped_column(String(20))
+    entered_epoch: Mapped[float] = mapped_column(Double)
+    left_epoch: Mapped[float | None] = mapped_column(Double, nullable=True)
 
 
 class MutationRow(Base):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from types import MappingProxyType
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine import CATEGORIES, Category, Rules
@@ -27,13 +27,17 @@ def load_rules(session: Session, street_id: str) -> Rules:
     return Rules(categories=MappingProxyType(dict(sorted(table.items()))))
 
 
+# built once: read on every push, before anything else
+_VERSION = select(Street.__table__.c.rules_version).where(Street.__table__.c.id == bindparam("street_id"))
+
+
 class RulesCache:
     def __init__(self) -> None:
         self._rules: dict[str, tuple[int, Rules]] = {}
         self._lock = threading.Lock()
 
     def get(self, session: Session, street_id: str) -> Rules:
-        version = session.scalar(select(Street.rules_version).where(Street.id == street_id)) or 0
+        version = session.connection().execute(_VERSION, {"street_id": street_id}).scalar() or 0
         with self._lock:
             hit = self._rules.get(street_id)
         if hit is not None and hit[0] == version:

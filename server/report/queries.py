@@ -4,10 +4,10 @@ Four queries per report, each portable across SQLite and PostgreSQL (SQLAlchemy 
 
 * **cases**: the cohort (cases reported in the period, read from the ``cases`` snapshots) grouped
   by the scope's key, with conditional sums for every count;
-* **step times**: the ``events`` log turned into visits to each step with window functions
-  (``LAG`` / ``LEAD`` over each case's events in commit order), then average and 90th percentile
-  per step and group (``percentile_cont`` on PostgreSQL; the same linear interpolation with
-  ``row_number`` / ``count`` windows on SQLite);
+* **step times**: the visits to each step the push recorded (``step_visits``, migration 0003),
+  joined to the cohort, then average and 90th percentile per step and group
+  (``percentile_cont`` on PostgreSQL; the same linear interpolation with ``row_number`` /
+  ``count`` windows on SQLite, over the visits rather than the whole log);
 * **patrols**: ended patrols started in the period, and roads meeting the patrol rule;
 * **trend**: reports and closures per day, folded into weeks.
 
@@ -40,7 +40,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from engine import OPEN_STATES, Role, State
 
 from ..facts import epoch
-from ..models import CaseRow, Community, Department, EventRow, PatrolRow, Road, Street, User
+from ..models import CaseRow, Community, Department, PatrolRow, Road, StepVisitRow, Street, User
 from .definitions import (
     PatrolRule,
     Period,
@@ -56,19 +56,6 @@ __all__ = ["cohort", "evaluate", "names_of", "scope_exists"]
 _HOUR = 3600.0
 _DAY = 86400
 _CST = 8 * 3600  # days and weeks are China days
-_STATE_CHANGING = (
-    "report",
-    "fix_on_spot",
-    "dispatch",
-    "escalate",
-    "merge",
-    "cancel",
-    "accept",
-    "return_case",
-    "complete",
-    "approve",
-    "reject",
-)
 _OPEN = tuple(sorted(s.value for s in OPEN_STATES))
 NO_KEY = None
 
@@ -181,67 +168,22 @@ def _case_counts(
 # --- step times ------------------------------------------------------------------------------------
 
 
-def _step_of(name: Any, prev_name: Any) -> Any:
-    """The step an event moves the case into; a reject goes back to disposal, or to coordination
-    when the fix it rejects was made on the spot (that case has no department)."""
-    return case(
-        (name == "report", "feedback"),
-        (name.in_(("escalate", "return_case")), "coordination"),
-        (and_(name == "reject", prev_name == "fix_on_spot"), "coordination"),
-        (name.in_(("dispatch", "accept", "reject")), "disposal"),
-        (name.in_(("complete", "fix_on_spot")), "supervision"),
-        else_="done",
-    )
-
-
 def _visits(street_id: str, scope: Scope, period: Period) -> Any:
     """(key, step, seconds) for every completed visit of a cohort case to a step, and its whole loop.
 
-    Two window passes over the cohort's events: each window sorts every event of the period, so
-    the step of an event *and* of the one before it come from one pass (two LAGs), and the key
-    rides along instead of joining the cohort again.
+    The visits are rows the push wrote (``step_visits``, migration 0003); the key is the case's
+    current one, from the cohort. An open visit (``left_epoch`` NULL) has no end and is not a
+    duration.
     """
-    ev = EventRow.__table__
+    sv = StepVisitRow.__table__
     cases = cohort(street_id, scope, period)
-    order = {"partition_by": ev.c.case_id, "order_by": ev.c.street_seq}
-    # 1. the case's state-changing events in commit order, and the two events before each. Joining
-    #    the cohort (this street's cases) keeps to the street: a case's events are all its street's,
-    #    and leaving events.street_id out lets ix_events_case_steps answer without the rows.
-    e1 = (
-        select(
-            cases.c.key,
-            ev.c.case_id,
-            ev.c.street_seq,
-            ev.c.name,
-            ev.c.occurred_epoch.label("t"),
-            func.lag(ev.c.name, 1).over(**order).label("prev_name"),
-            func.lag(ev.c.name, 2).over(**order).label("prev_name2"),
-        )
-        .join_from(ev, cases, cases.c.id == ev.c.case_id)
-        .where(ev.c.name.in_(_STATE_CHANGING))
-        .subquery("e1")
-    )
-    # 2. a visit starts where the event's step differs from the previous event's
-    step = _step_of(e1.c.name, e1.c.prev_name)
-    prev_step = _step_of(e1.c.prev_name, e1.c.prev_name2)
-    starts = (
-        select(e1.c.key, e1.c.case_id, e1.c.street_seq, e1.c.t, step.label("step"))
-        .where(or_(e1.c.prev_name.is_(None), prev_step != step))
-        .subquery("starts")
-    )
-    # 3. a visit ends where the next one starts; an open visit has no end and is not a duration
-    e4 = select(
-        starts.c.key,
-        starts.c.step,
-        starts.c.t,
-        func.lead(starts.c.t)
-        .over(partition_by=starts.c.case_id, order_by=starts.c.street_seq)
-        .label("t_end"),
-    ).subquery("e4")
     # device clocks can disagree: a negative visit counts as zero
-    seconds = case((e4.c.t_end < e4.c.t, 0.0), else_=e4.c.t_end - e4.c.t)
-    visits = select(e4.c.key, e4.c.step, seconds.label("seconds")).where(
-        e4.c.t_end.is_not(None), e4.c.step != "done"
+    seconds = case((sv.c.left_epoch < sv.c.entered_epoch, 0.0), else_=sv.c.left_epoch - sv.c.entered_epoch)
+    # joining the cohort (this street's cases) keeps to the street: a case's visits are its street's
+    visits = (
+        select(cases.c.key, sv.c.step, seconds.label("seconds"))
+        .join_from(sv, cases, cases.c.id == sv.c.case_id)
+        .where(sv.c.left_epoch.is_not(None))
     )
     cycle_seconds = case(
         (cases.c.ended_t < cases.c.reported_t, 0.0), else_=cases.c.ended_t - cases.c.reported_t

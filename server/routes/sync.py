@@ -13,7 +13,7 @@ from shared.errors import MalformedPayload
 from ..auth import Authenticated
 from ..errors import ApiError, error_responses
 from ..schemas import PullBody, PullResult, PushBody, PushResult
-from ..sync import apply_push, read_pull
+from ..sync import apply_push, read_pull_json
 
 __all__ = ["router"]
 
@@ -89,6 +89,6 @@ async def pull(request: Request, user: Authenticated) -> Response:
 
     def work() -> bytes:
         with state.db.read() as session:
-            return dumps(read_pull(session, user, message))
+            return read_pull_json(session, user, message)
 
     return Response(await run_in_threadpool(work), media_type="application/json")

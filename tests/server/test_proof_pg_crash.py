@@ -24,7 +24,7 @@ from .proofs import (
 )
 
 CRASHES = 5
-PER_PHONE = 600
+PER_PHONE = 2000  # enough work that the pushes outlast five crashes, however fast the server
 TIME_LIMIT = 120.0
 
 pytestmark = pytest.mark.postgres
