@@ -14,7 +14,6 @@ from typing import Any
 from kivy.lang import Builder
 from kivy.metrics import dp
 from kivy.properties import BooleanProperty, ListProperty, StringProperty
-from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.image import Image
 
 from engine import STEP_OF_STATE, Trigger, Urgency, label
@@ -204,25 +203,14 @@ class CaseDetailScreen(RCScreen):
         box = self.ids.refusals
         box.clear_widgets()
         for entry in vm.refusals:
-            refusal = RefusalBox(
-                title=self.tr("case.refused") + "  ·  " + self.tr("case.refused_action", what=entry.what),
-                text=entry.reason,
+            box.add_widget(
+                RefusalBox.with_dismiss(
+                    self.tr("case.refused") + "  ·  " + self.tr("case.refused_action", what=entry.what),
+                    entry.reason,
+                    self.tr("case.dismiss"),
+                    lambda mid=entry.id: self.dismiss(mid),
+                )
             )
-            button = RoundButton(
-                text=self.tr("case.dismiss"),
-                size_hint_x=None,
-                width=dp(96),
-                height=dp(44),
-                fg=theme.DANGER,
-                edge=theme.DANGER,
-                font_size="15sp",
-            )
-            button.bind(on_release=lambda _b, mid=entry.id: self.dismiss(mid))
-            row = BoxLayout(size_hint_y=None, height=dp(44))
-            row.add_widget(BoxLayout())
-            row.add_widget(button)
-            refusal.add_widget(row)
-            box.add_widget(refusal)
 
     def _render_photos(self, vm: Any, case: Any) -> None:
         box = self.ids.photos

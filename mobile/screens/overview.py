@@ -29,7 +29,7 @@ from kivy.uix.recycleview.views import RecycleDataViewBehavior
 from engine import STEP_OF_STATE, label
 
 from ..widgets import theme
-from ..widgets.common import Card, RefusalBox, RoundButton, Tag
+from ..widgets.common import Card, RefusalBox, Tag
 from ..widgets.rows import case_row_data, format_duration, format_time
 from ..widgets.screen import RCScreen
 
@@ -287,25 +287,14 @@ class WorkScreen(RCScreen):
         box.clear_widgets()
         self.refusal_count = len(vm.refusals)
         for refusal in vm.refusals:
-            panel = RefusalBox(
-                title=self.tr("case.refused") + "  ·  " + self.tr("case.refused_action", what=refusal.what),
-                text=refusal.reason + "\n" + self.tr("roles.now_state", state=self.state_label),
+            box.add_widget(
+                RefusalBox.with_dismiss(
+                    self.tr("case.refused") + "  ·  " + self.tr("case.refused_action", what=refusal.what),
+                    refusal.reason + "\n" + self.tr("roles.now_state", state=self.state_label),
+                    self.tr("case.dismiss"),
+                    lambda mid=refusal.mutation_id: self.dismiss(mid),
+                )
             )
-            button = RoundButton(
-                text=self.tr("case.dismiss"),
-                size_hint_x=None,
-                width=dp(96),
-                height=dp(44),
-                fg=theme.DANGER,
-                edge=theme.DANGER,
-                font_size="15sp",
-            )
-            button.bind(on_release=lambda _b, mid=refusal.mutation_id: self.dismiss(mid))
-            line = BoxLayout(size_hint_y=None, height=dp(44))
-            line.add_widget(BoxLayout())
-            line.add_widget(button)
-            panel.add_widget(line)
-            box.add_widget(panel)
 
     def _render_times(self, vm: Any) -> None:
         box = self.ids.extras.ids.times

@@ -5,6 +5,7 @@ Their look lives in ``common.kv`` beside this file, loaded once by ``mobile.widg
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from kivy.metrics import dp
@@ -133,6 +134,28 @@ class RefusalBox(BoxLayout):
 
     title = StringProperty("")
     text = StringProperty("")
+
+    @classmethod
+    def with_dismiss(
+        cls, title: str, text: str, dismiss_label: str, on_dismiss: Callable[[], None]
+    ) -> RefusalBox:
+        """A refusal box with a "dismiss" button at its foot, as every case screen shows it."""
+        box = cls(title=title, text=text)
+        button = RoundButton(
+            text=dismiss_label,
+            size_hint_x=None,
+            width=dp(96),
+            height=dp(44),
+            fg=theme.DANGER,
+            edge=theme.DANGER,
+            font_size="15sp",
+        )
+        button.bind(on_release=lambda _button: on_dismiss())
+        line = BoxLayout(size_hint_y=None, height=dp(44))
+        line.add_widget(BoxLayout())  # pushes the button to the right
+        line.add_widget(button)
+        box.add_widget(line)
+        return box
 
 
 class HintBox(BoxLayout):
