@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -70,11 +71,9 @@ class Launcher:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError((self.workdir / "server.log").read_text())
-            try:
+            with contextlib.suppress(httpx.HTTPError):  # not listening yet
                 if httpx.get(f"{self.base}/api/v1/health", timeout=1).status_code == 200:
                     return
-            except httpx.HTTPError:
-                pass
             time.sleep(0.1)
         raise RuntimeError("the server did not come up")
 

@@ -76,8 +76,9 @@ class Puller:
             while not stop.is_set() and time.monotonic() < deadline:
                 if not self.pull_page(http):
                     time.sleep(0.01)
-            while self.pull_page(http):  # the pushes are over: catch up to the end
-                pass
+            more = True
+            while more:  # the pushes are over: catch up to the end
+                more = self.pull_page(http)
 
 
 @pytest.fixture
