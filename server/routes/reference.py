@@ -13,8 +13,8 @@ from ..auth import Authenticated
 from ..directory import categories_of, community_out, department_out, road_out, user_out
 from ..errors import ApiError, error_responses
 from ..models import CaseRow, Community, Department, PatrolRow, Road, Street, User
+from ..pull import record_events
 from ..schemas import Health, RecordOut, ReferenceOut, UserOut
-from ..sync import record_events
 
 __all__ = ["router"]
 

@@ -12,8 +12,9 @@ from shared.errors import MalformedPayload
 
 from ..auth import Authenticated
 from ..errors import ApiError, error_responses
+from ..pull import read_pull_json
 from ..schemas import PullBody, PullResult, PushBody, PushResult
-from ..sync import apply_push, read_pull_json
+from ..sync import apply_push
 
 __all__ = ["router"]
 

@@ -11,7 +11,7 @@ from .world import World
 def test_the_fast_pull_page_equals_the_protocol_messages(world: World) -> None:
     from server.auth import CurrentUser
     from server.models import User
-    from server.sync import read_pull, read_pull_json
+    from server.pull import read_pull, read_pull_json
     from shared import PROTOCOL_VERSION, PullRequest, dumps, loads
 
     a = world.a
@@ -46,7 +46,7 @@ def test_the_fast_pull_page_equals_the_protocol_messages(world: World) -> None:
 def test_stored_args_pass_through_unchanged() -> None:
     import orjson
 
-    from server.sync import _raw_json
+    from server.pull import _raw_json
 
     for text in ('{"a":1,"b":[1.5,"x"]}', '{"d": "\\u4e2d", "n": 100000000000000000000000000000}', "{}"):
         written = orjson.dumps({"args": _raw_json(text)})

@@ -1,0 +1,277 @@
+"""Pull: a page of the street's events after an opaque cursor, with the device's last processed seq.
+
+The cursor is the street's commit-order position (``street_seq``); push (``server.sync``) locks the
+street's counter row, so a pull can never skip a late commit (design.md, option 2).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gc
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+try:  # the server's fast JSON writer; the phone never needs it
+    import orjson
+except ImportError:  # pragma: no cover - the server extra installs it
+    orjson = None  # type: ignore[assignment]
+
+from sqlalchemy import String, Text, cast, select, type_coerce
+from sqlalchemy.orm import Session
+
+from engine import Actor, Event, Role
+from shared import MAX_SEQ, PROTOCOL_VERSION, EventRecord, PullRequest, PullResponse, dumps
+
+from .auth import CurrentUser
+from .errors import ApiError
+from .models import Device, EventRow, StreetCounter
+
+__all__ = [
+    "decode_cursor",
+    "encode_cursor",
+    "read_pull",
+    "read_pull_json",
+    "record_events",
+    "row_to_event",
+]
+
+_counters = StreetCounter.__table__
+_events = EventRow.__table__
+_devices = Device.__table__
+
+# --- cursors ---------------------------------------------------------------------------------------
+
+_CURSOR_PREFIX = "c1"
+
+
+def encode_cursor(street_id: str, street_seq: int) -> str:
+    raw = f"{_CURSOR_PREFIX}:{street_id}:{street_seq}".encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str | None, street_id: str) -> int:
+    """The street_seq a cursor stands for; a garbled or another street's cursor is a 400."""
+    if cursor is None:
+        return 0
+    try:
+        if len(cursor) > 200:
+            raise ValueError("too long")
+        padded = cursor + "=" * (-len(cursor) % 4)
+        prefix, street, seq_text = base64.urlsafe_b64decode(padded.encode("ascii")).decode().split(":")
+        if prefix != _CURSOR_PREFIX or not seq_text.isdigit() or len(seq_text) > 16:
+            raise ValueError("not a cursor")
+        seq = int(seq_text)
+    except (ValueError, UnicodeError, binascii.Error):
+        raise ApiError(400, "bad_cursor", "the cursor is not one this server gave out") from None
+    if street != street_id:
+        raise ApiError(400, "bad_cursor", "the cursor belongs to another street")
+    if seq > MAX_SEQ:
+        raise ApiError(400, "bad_cursor", "the cursor is out of range")
+    return seq
+
+
+# --- events as rows --------------------------------------------------------------------------------
+
+
+def row_to_event(row: EventRow) -> Event:
+    return Event(
+        id=row.id,
+        case_id=row.case_id,
+        name=row.name,
+        actor=Actor(row.actor_id, row.street_id, row.community_id, row.department_id),
+        role=Role(row.role),
+        occurred_at=datetime.fromisoformat(row.occurred_at),
+        args=row.args,
+        received_at=row.received_at,
+    )
+
+
+# --- pull ------------------------------------------------------------------------------------------
+
+
+def read_pull(session: Session, user: CurrentUser, request: PullRequest) -> PullResponse:
+    """A page of the street's events after the request's cursor, and the device's last processed seq."""
+    after = decode_cursor(request.cursor, user.street_id)
+    head = session.execute(
+        select(StreetCounter.value).where(StreetCounter.street_id == user.street_id)
+    ).scalar_one()
+    if after > head:
+        raise ApiError(400, "bad_cursor", "the cursor is ahead of this server; pull from the start")
+    device = session.get(Device, request.device_id)
+    if device is not None and device.user_id != user.id:
+        raise ApiError(403, "device_taken", "this device id belongs to another user; sign in again")
+    rows = list(
+        session.scalars(
+            select(EventRow)
+            .where(EventRow.street_id == user.street_id, EventRow.street_seq > after)
+            .order_by(EventRow.street_seq)
+            .limit(request.limit + 1)
+        )
+    )
+    has_more = len(rows) > request.limit
+    rows = rows[: request.limit]
+    records = tuple(EventRecord(event=row_to_event(row), position=row.street_seq) for row in rows)
+    cursor = encode_cursor(user.street_id, rows[-1].street_seq if rows else after)
+    return PullResponse(
+        protocol_version=PROTOCOL_VERSION,
+        events=records,
+        cursor=cursor,
+        has_more=has_more,
+        last_seq=device.last_seq if device is not None else 0,
+    )
+
+
+# the wire event's fields, as stored; ``args`` as the JSON text the database holds, never parsed
+_PULL_COLUMNS = (
+    _events.c.street_seq,
+    _events.c.id,
+    _events.c.case_id,
+    _events.c.name,
+    _events.c.actor_id,
+    _events.c.street_id,
+    _events.c.community_id,
+    _events.c.department_id,
+    _events.c.role,
+    _events.c.occurred_at,
+    _events.c.received_at,
+    cast(_events.c.args, Text),
+)
+# SQLite keeps a datetime as text in UTC: read it as stored and write its ISO form without parsing it
+_SQLITE_PULL_COLUMNS = (*_PULL_COLUMNS[:10], type_coerce(_events.c.received_at, String), _PULL_COLUMNS[11])
+
+
+def _sqlite_moment(text: str | None) -> str | None:
+    """``Moment``'s stored SQLite text (``2026-01-02 03:04:05.678901``, UTC) as ``isoformat()`` writes it."""
+    if text is None:
+        return None
+    if len(text) == 26 and text[10] == " " and text[19] == ".":
+        micro = text[19:]
+        return f"{text[:10]}T{text[11:19]}{'' if micro == '.000000' else micro}+00:00"
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).isoformat()
+
+
+def _moment(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def read_pull_json(session: Session, user: CurrentUser, request: PullRequest) -> bytes:
+    """``read_pull``'s answer as the JSON bytes ``dumps`` would write (the same fields and values).
+
+    The page goes from plain column tuples straight to wire objects: no ORM rows, no engine events,
+    ``args`` passed through as stored, the whole page serialized once.
+    """
+    after = decode_cursor(request.cursor, user.street_id)
+    connection = session.connection()
+    head = connection.execute(
+        select(_counters.c.value).where(_counters.c.street_id == user.street_id)
+    ).scalar_one()
+    if after > head:
+        raise ApiError(400, "bad_cursor", "the cursor is ahead of this server; pull from the start")
+    device = connection.execute(
+        select(_devices.c.user_id, _devices.c.last_seq).where(_devices.c.device_id == request.device_id)
+    ).first()
+    if device is not None and device.user_id != user.id:
+        raise ApiError(403, "device_taken", "this device id belongs to another user; sign in again")
+    # a page makes a few objects per event and keeps them all: the cyclic collector would walk the
+    # whole heap again and again while it is built (half the pull's time); it runs after instead
+    with _collector_paused():
+        sqlite = connection.dialect.name == "sqlite"
+        rows = connection.execute(
+            select(*(_SQLITE_PULL_COLUMNS if sqlite else _PULL_COLUMNS))
+            .where(_events.c.street_id == user.street_id, _events.c.street_seq > after)
+            .order_by(_events.c.street_seq)
+            .limit(request.limit + 1)
+        ).all()
+        has_more = len(rows) > request.limit
+        if has_more:
+            del rows[request.limit :]
+        raw = _raw_json if orjson is not None else json.loads
+        moment = _sqlite_moment if sqlite else _moment
+        events = [
+            {
+                "position": seq,
+                "event": {
+                    "id": event_id,
+                    "case_id": case_id,
+                    "name": name,
+                    "actor": {
+                        "user_id": actor_id,
+                        "street_id": street_id,
+                        "community_id": community_id,
+                        "department_id": department_id,
+                    },
+                    "role": role,
+                    "occurred_at": occurred_at,
+                    "args": raw(args),
+                    "received_at": moment(received_at),
+                },
+            }
+            for (
+                seq,
+                event_id,
+                case_id,
+                name,
+                actor_id,
+                street_id,
+                community_id,
+                department_id,
+                role,
+                occurred_at,
+                received_at,
+                args,
+            ) in rows
+        ]
+        body = {
+            "protocol_version": PROTOCOL_VERSION,
+            "events": events,
+            "cursor": encode_cursor(user.street_id, rows[-1][0] if rows else after),
+            "has_more": has_more,
+            "last_seq": device.last_seq if device is not None else 0,
+        }
+        if orjson is not None:
+            return orjson.dumps(body)
+        return dumps(body)
+
+
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Hold off Python's cyclic garbage collector for a short block that only allocates.
+
+    Process-wide: another thread may switch it back on early, which costs only speed; it is on
+    again when the block that switched it off ends.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+def _raw_json(text: str) -> Any:
+    """Stored ``args`` JSON text, written into the page as it is (it is JSON this server wrote).
+
+    Text with ``\\u`` escapes (non-ASCII stored by an older, escaping writer) is rewritten compact
+    and unescaped, as ``dumps`` writes it; the stdlib parser keeps big integers exact.
+    """
+    if "\\u" in text:
+        text = _COMPACT.encode(json.loads(text))
+    return orjson.Fragment(text)
+
+
+def record_events(session: Session, street_id: str, record_id: str) -> list[Event]:
+    """Every event of one case or patrol of ``street_id``, in order."""
+    rows = session.scalars(
+        select(EventRow)
+        .where(EventRow.street_id == street_id, EventRow.case_id == record_id)
+        .order_by(EventRow.street_seq)
+    )
+    return [row_to_event(row) for row in rows]
