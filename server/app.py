@@ -16,6 +16,7 @@ from .errors import install_error_handlers
 from .migrations import upgrade_database
 from .rules import RulesCache
 from .settings import Settings
+from .writer import GroupWriter
 
 __all__ = ["create_app"]
 
@@ -58,10 +59,13 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     if migrate:
         upgrade_database(settings.database_url)
     db = Database(settings.database_url)
+    writer = GroupWriter(db) if db.sqlite else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        if writer is not None:
+            writer.stop()
         db.dispose()
 
     app = FastAPI(
@@ -72,6 +76,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.writer = writer
     app.state.passwords = Passwords(settings)
     app.state.limiter = LoginLimiter(
         settings.login_attempts_per_minute, settings.login_attempts_per_minute_per_ip

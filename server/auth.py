@@ -20,11 +20,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, update
 from sqlalchemy.orm import Session
 
 from engine import Actor, Role
 
+from .driver import Driver
 from .errors import ApiError
 from .models import Token, User
 from .settings import Settings
@@ -165,18 +166,19 @@ def revoke_token(session: Session, token_hash: str) -> None:
     )
 
 
-def user_for_token(session: Session, token: str) -> CurrentUser | None:
+def user_for_token(where: Session | Connection, token: str) -> CurrentUser | None:
     """The active user a live token belongs to, or None (unknown, expired, revoked, deactivated)."""
     if not token or len(token) > 256:
         return None
     digest = hash_token(token)
-    # Core and only the columns needed: this runs on every request (the primary key finds the token)
-    row = session.connection().execute(_TOKEN_LOOKUP, {"digest": digest}).first()
+    # plain SQL through the driver: this runs on every request (the primary key finds the token)
+    driver = Driver(where)
+    row = driver.first(_TOKEN_LOOKUP, (digest,))
     if row is None:
         return None
     (revoked_at, expires_at, user_id, street_id, username, role, community_id, department_id,
      display_name, active) = row  # fmt: skip
-    if revoked_at is not None or expires_at <= datetime.now(UTC) or not active:
+    if revoked_at is not None or driver.read_moment(expires_at) <= datetime.now(UTC) or not active:
         return None
     return CurrentUser(
         id=user_id,
@@ -190,23 +192,10 @@ def user_for_token(session: Session, token: str) -> CurrentUser | None:
     )
 
 
-_tokens = Token.__table__
-_users = User.__table__
 _TOKEN_LOOKUP = (
-    select(
-        _tokens.c.revoked_at,
-        _tokens.c.expires_at,
-        _users.c.id,
-        _users.c.street_id,
-        _users.c.username,
-        _users.c.role,
-        _users.c.community_id,
-        _users.c.department_id,
-        _users.c.display_name,
-        _users.c.active,
-    )
-    .join_from(_tokens, _users, _users.c.id == _tokens.c.user_id)
-    .where(_tokens.c.token_hash == bindparam("digest"))
+    "SELECT t.revoked_at, t.expires_at, u.id, u.street_id, u.username, u.role, u.community_id,"
+    " u.department_id, u.display_name, u.active"
+    " FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?"
 )
 
 
@@ -221,8 +210,8 @@ def current_user(
         raise ApiError(
             401, "unauthorized", "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
         )
-    with request.app.state.db.read() as session:
-        user = user_for_token(session, credentials.credentials)
+    with request.app.state.db.read_engine.connect() as connection:
+        user = user_for_token(connection, credentials.credentials)
     if user is None:
         raise ApiError(
             401,

@@ -17,12 +17,13 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database", "is_sqlite", "make_engine"]
+__all__ = ["Database", "is_sqlite", "json_text", "make_engine"]
 
 _SQLITE_WRITE_LOCK = threading.Lock()
 # JSON columns are written compact with non-ASCII as is, the way ``shared.dumps`` writes the wire: a
 # pull can then pass a stored ``args`` text through without parsing it again
 _JSON_WRITER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+json_text = _JSON_WRITER.encode
 
 
 def is_sqlite(url: str) -> bool:
@@ -35,7 +36,11 @@ def make_engine(url: str, *, write: bool = True) -> Engine:
         engine = create_engine(
             url,
             connect_args={"timeout": 30, "check_same_thread": False},
-            json_serializer=_JSON_WRITER.encode,
+            json_serializer=json_text,
+            # readers: as many as the thread pool runs at once, so a burst of requests reuses
+            # connections instead of opening (and setting up) overflow ones and closing them again
+            pool_size=40 if not write else 5,
+            max_overflow=10,
         )
         begin = "BEGIN IMMEDIATE" if write else "BEGIN"
 
@@ -56,9 +61,7 @@ def make_engine(url: str, *, write: bool = True) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(
-        url, pool_size=10, max_overflow=20, pool_pre_ping=True, json_serializer=_JSON_WRITER.encode
-    )
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, json_serializer=json_text)
 
 
 class Database:

@@ -18,12 +18,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, overload
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from engine import Case, Event, Patrol, Step
 
-from .models import StepVisitRow
+from .driver import Driver, insert_rows, update_rows
 
 __all__ = ["StepVisits", "case_facts", "epoch", "event_facts", "facts", "patrol_facts"]
 
@@ -106,8 +106,8 @@ class StepVisits:
     """
 
     def __init__(self) -> None:
-        self.new: list[dict[str, Any]] = []
-        self._open: dict[str, dict[str, Any]] = {}  # case id → its visit opened in this batch, still open
+        self.new: list[list[Any]] = []  # rows in _VISIT_COLUMNS order
+        self._open: dict[str, list[Any]] = {}  # case id → its visit opened in this batch, still open
         self._close: dict[str, float] = {}  # case id → when its visit opened by an earlier batch ended
 
     def record(
@@ -118,31 +118,28 @@ class StepVisits:
             return
         opened = self._open.pop(case_id, None)
         if opened is not None:
-            opened["left_epoch"] = at
+            opened[_LEFT] = at
         elif before in TIMED_STEPS:
             self._close[case_id] = at
         if after in TIMED_STEPS:
-            visit = {
-                "case_id": case_id,
-                "entered_seq": street_seq,
-                "street_id": street_id,
-                "step": after.value,
-                "entered_epoch": at,
-                "left_epoch": None,
-            }
+            visit = [case_id, street_seq, street_id, after.value, at, None]
             self.new.append(visit)
             self._open[case_id] = visit
 
-    def write(self, session: Session) -> None:
+    def write(self, where: Session | Connection | Driver) -> None:
         """Close the earlier visits, insert the new ones (closes first: they match open rows only)."""
-        t = StepVisitRow.__table__
-        if self._close:
-            session.execute(
-                update(t)
-                .where(t.c.case_id == bindparam("b_case_id"), t.c.left_epoch.is_(None))
-                .values(left_epoch=bindparam("b_left")),
-                [{"b_case_id": case_id, "b_left": at} for case_id, at in self._close.items()],
-            )
-        if self.new:
-            session.execute(insert(t), self.new)
+        driver = where if isinstance(where, Driver) else Driver(where)
+        update_rows(
+            driver,
+            "step_visits",
+            ("left_epoch",),
+            ("case_id",),
+            [(at, case_id) for case_id, at in self._close.items()],
+            extra=" AND left_epoch IS NULL",
+        )
+        insert_rows(driver, "step_visits", _VISIT_COLUMNS, [tuple(visit) for visit in self.new])
         self.new, self._open, self._close = [], {}, {}
+
+
+_VISIT_COLUMNS = ("case_id", "entered_seq", "street_id", "step", "entered_epoch", "left_epoch")
+_LEFT = _VISIT_COLUMNS.index("left_epoch")

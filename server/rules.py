@@ -9,12 +9,13 @@ from __future__ import annotations
 import threading
 from types import MappingProxyType
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import CATEGORIES, Category, Rules
 
-from .models import CategoryOverride, Street
+from .driver import Driver
+from .models import CategoryOverride
 
 __all__ = ["RulesCache", "load_rules"]
 
@@ -27,8 +28,8 @@ def load_rules(session: Session, street_id: str) -> Rules:
     return Rules(categories=MappingProxyType(dict(sorted(table.items()))))
 
 
-# built once: read on every push, before anything else
-_VERSION = select(Street.__table__.c.rules_version).where(Street.__table__.c.id == bindparam("street_id"))
+# read on every push, before anything else: through the driver (server.driver), not SQLAlchemy Core
+_VERSION = "SELECT rules_version FROM streets WHERE id = ?"
 
 
 class RulesCache:
@@ -37,7 +38,8 @@ class RulesCache:
         self._lock = threading.Lock()
 
     def get(self, session: Session, street_id: str) -> Rules:
-        version = session.connection().execute(_VERSION, {"street_id": street_id}).scalar() or 0
+        row = Driver(session).first(_VERSION, (street_id,))
+        version = (row[0] if row is not None else 0) or 0
         with self._lock:
             hit = self._rules.get(street_id)
         if hit is not None and hit[0] == version:

@@ -17,7 +17,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any, Protocol
 
 try:  # the server's fast JSON writer; the phone never needs it
@@ -25,7 +24,6 @@ try:  # the server's fast JSON writer; the phone never needs it
 except ImportError:  # pragma: no cover - the server extra installs it
     orjson = None  # type: ignore[assignment]
 
-from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import (
@@ -50,19 +48,10 @@ from shared import (
 )
 
 from .auth import CurrentUser
+from .db import json_text
+from .driver import Driver, insert_rows, update_rows
 from .errors import ApiError
 from .facts import StepVisits, epoch, facts
-from .models import (
-    CaseRow,
-    Community,
-    Department,
-    Device,
-    EventRow,
-    MutationRow,
-    PatrolRow,
-    Road,
-    StreetCounter,
-)
 
 __all__ = [
     "ID_REUSED",
@@ -86,23 +75,42 @@ class PhotoLookup(Protocol):
     def has(self, sha256: str) -> bool: ...
 
 
-def _event_values(event: Event, street_seq: int) -> dict[str, Any]:
-    assert event.received_at is not None
-    return {
-        "street_id": event.actor.street_id,
-        "street_seq": street_seq,
-        "id": event.id,
-        "case_id": event.case_id,
-        "name": str(event.name),
-        "actor_id": event.actor.user_id,
-        "role": event.role.value,
-        "community_id": event.actor.community_id,
-        "department_id": event.actor.department_id,
-        "occurred_at": event.occurred_at.isoformat(),
-        "occurred_epoch": epoch(event.occurred_at),
-        "received_at": event.received_at,
-        "args": dict(event.args),
-    }
+_EVENT_COLUMNS = (
+    "street_id",
+    "street_seq",
+    "id",
+    "case_id",
+    "name",
+    "actor_id",
+    "role",
+    "community_id",
+    "department_id",
+    "occurred_at",
+    "occurred_epoch",
+    "received_at",
+    "args",
+)
+_ANSWER_COLUMNS = ("id", "device_id", "seq", "status", "code", "message_zh", "message_en", "processed_at")
+
+
+def _event_row(event: Event, args_json: str, street_seq: int, received_at: Any) -> tuple[Any, ...]:
+    """The ``events`` row of an applied event, in ``_EVENT_COLUMNS`` order."""
+    actor = event.actor
+    return (
+        actor.street_id,
+        street_seq,
+        event.id,
+        event.case_id,
+        event.name,
+        actor.user_id,
+        event.role.value,
+        actor.community_id,
+        actor.department_id,
+        event.occurred_at.isoformat(),
+        epoch(event.occurred_at),
+        received_at,
+        args_json,
+    )
 
 
 # --- push ------------------------------------------------------------------------------------------
@@ -126,12 +134,13 @@ class _Slot:
 class _Batch:
     """The state of one push while it runs: records touched, rows to write, answers given."""
 
-    def __init__(self, session: Session, user: CurrentUser, rules: Rules) -> None:
-        self.session = session
+    def __init__(self, driver: Driver, user: CurrentUser, rules: Rules) -> None:
+        self.driver = driver
         self.user = user
         self.rules = rules
         self.slots: dict[tuple[str, str], _Slot] = {}
         self.events: list[Event] = []
+        self.args_json: list[str] = []  # each event's args as the JSON text its mutation was checked as
         self.visits = StepVisits()  # step_visits rows, from the engine's step before and after each event
         # roads, communities and departments looked up in this batch: (model, id) → row or None
         self._known: dict[tuple[Any, str], Any] = {}
@@ -139,20 +148,21 @@ class _Batch:
     def _load(self, kind: str, record_ids: list[str]) -> None:
         """Lock and read every listed record of ``kind`` in one statement; each becomes a slot."""
         query = _LOAD_PATROLS if kind == "patrol" else _LOAD_CASES
-        connection = self.session.connection()
         found = {}
         for start in range(0, len(record_ids), 500):
-            for row in connection.execute(query, {"ids": record_ids[start : start + 500]}):
-                found[row.id] = row
+            chunk = record_ids[start : start + 500]
+            for row in self.driver.rows(query.format(ids=Driver.marks(len(chunk)), lock="{lock}"), chunk):
+                found[row[0]] = row
         street_id = self.user.street_id
         for record_id in record_ids:
             row = found.get(record_id)
             if row is None:
                 slot = _Slot(None, in_db=False)
-            elif row.street_id != street_id:
+            elif row[1] != street_id:
                 slot = _Slot(None, in_db=True, foreign=True)
             else:
-                record: Record = Patrol.from_dict(row.data) if kind == "patrol" else Case.from_dict(row.data)
+                data = Driver.json(row[2])
+                record: Record = Patrol.from_dict(data) if kind == "patrol" else Case.from_dict(data)
                 slot = _Slot(record, in_db=True, dispatch_department_id=row[3] if kind == "case" else None)
             self.slots[(kind, record_id)] = slot
 
@@ -177,14 +187,12 @@ class _Batch:
             slot = self.slots[(kind, record_id)]
         return slot
 
-    def exists(self, model: type[Road] | type[Department] | type[Community], item_id: str) -> Any:
+    def exists(self, table: str, item_id: str) -> tuple[Any, ...] | None:
         """The street's road (its id and community_id), community or department ``item_id``, or None."""
-        key = (model, item_id)
+        key = (table, item_id)
         if key in self._known:
             return self._known[key]
-        query = _EXISTS[model.__tablename__]
-        params = {"item_id": item_id, "street_id": self.user.street_id}
-        row = self._known[key] = self.session.connection().execute(query, params).first()
+        row = self._known[key] = self.driver.first(_EXISTS[table], (item_id, self.user.street_id))
         return row
 
 
@@ -197,17 +205,17 @@ def _street_checks(batch: _Batch, event: Event, result: Record) -> Rejection | N
     trigger = Trigger(event.name)
     if trigger in (Trigger.REPORT, Trigger.START_PATROL):
         road_id = event.args.get("road_id")
-        road = batch.exists(Road, road_id) if isinstance(road_id, str) else None
+        road = batch.exists("roads", road_id) if isinstance(road_id, str) else None
         if road is None:
             return _invalid("road_id", "本街道没有该路段", "no such road in this street")
         community_id = result.community_id
-        if community_id is not None and batch.exists(Community, community_id) is None:
+        if community_id is not None and batch.exists("communities", community_id) is None:
             return _invalid("community_id", "本街道没有该社区", "no such community in this street")
-        if road.community_id is not None and community_id is not None and road.community_id != community_id:
+        if road[1] is not None and community_id is not None and road[1] != community_id:
             return _invalid("road_id", "该路段不属于该社区", "the road is in another community")
     elif trigger is Trigger.DISPATCH:
         department_id = event.args.get("department_id")
-        if not isinstance(department_id, str) or batch.exists(Department, department_id) is None:
+        if not isinstance(department_id, str) or batch.exists("departments", department_id) is None:
             return _invalid("department_id", "本街道没有该部门", "no such department in this street")
     elif trigger is Trigger.MERGE:
         into = event.args.get("into")
@@ -234,75 +242,30 @@ def _answer(mutation: Mutation, status: MutationStatus, rejection: Rejection | N
     )
 
 
-_counters = StreetCounter.__table__
-_events = EventRow.__table__
-_devices = Device.__table__
-_mutations = MutationRow.__table__
-_answer_columns = (
-    _mutations.c.id,
-    _mutations.c.device_id,
-    _mutations.c.seq,
-    _mutations.c.status,
-    _mutations.c.code,
-    _mutations.c.message_zh,
-    _mutations.c.message_en,
-)
-# the push's statements, built once (building a statement costs more than running it on SQLite)
-_COUNTER_FOR_UPDATE = (
-    select(_counters.c.value).where(_counters.c.street_id == bindparam("street_id")).with_for_update()
-)
-_DEVICE_FOR_UPDATE = (
-    select(_devices.c.device_id, _devices.c.user_id, _devices.c.last_seq)
-    .where(_devices.c.device_id == bindparam("device_id"))
-    .with_for_update()
-)
-_KNOWN_IDS = select(*_answer_columns).where(_mutations.c.id.in_(bindparam("ids", expanding=True)))
-_KNOWN_SEQS = select(*_answer_columns).where(
-    _mutations.c.device_id == bindparam("device_id"), _mutations.c.seq.in_(bindparam("seqs", expanding=True))
-)
-
-
-def _load_statement(table: Any, *extra: Any) -> Any:
-    columns = (table.c.id, table.c.street_id, table.c.data, *extra)
-    return select(*columns).where(table.c.id.in_(bindparam("ids", expanding=True))).with_for_update()
-
-
-_LOAD_CASES = _load_statement(CaseRow.__table__, CaseRow.__table__.c.dispatch_department_id)
-_LOAD_PATROLS = _load_statement(PatrolRow.__table__)
-
-
-def _exists_statement(table: Any, *extra: Any) -> Any:
-    return select(table.c.id, *extra).where(
-        table.c.id == bindparam("item_id"), table.c.street_id == bindparam("street_id")
-    )
-
-
+# the push's statements (server.driver: ``?`` placeholders, ``{lock}`` is FOR UPDATE on PostgreSQL)
+_COUNTER_FOR_UPDATE = "SELECT value FROM street_counters WHERE street_id = ?{lock}"
+_DEVICE_FOR_UPDATE = "SELECT device_id, user_id, last_seq FROM devices WHERE device_id = ?{lock}"
+_INSERT_DEVICE = "INSERT INTO devices (device_id, user_id, street_id, last_seq) VALUES (?, ?, ?, 0)"
+_ANSWER = "SELECT id, device_id, seq, status, code, message_zh, message_en FROM mutations"
+_KNOWN_IDS = _ANSWER + " WHERE id IN ({ids})"
+_KNOWN_SEQS = _ANSWER + " WHERE device_id = ? AND seq IN ({seqs})"
+_LOAD_CASES = "SELECT id, street_id, data, dispatch_department_id FROM cases WHERE id IN ({ids}){lock}"
+_LOAD_PATROLS = "SELECT id, street_id, data FROM patrols WHERE id IN ({ids}){lock}"
 _EXISTS = {
-    "roads": _exists_statement(Road.__table__, Road.__table__.c.community_id),
-    "communities": _exists_statement(Community.__table__),
-    "departments": _exists_statement(Department.__table__),
+    "roads": "SELECT id, community_id FROM roads WHERE id = ? AND street_id = ?",
+    "communities": "SELECT id FROM communities WHERE id = ? AND street_id = ?",
+    "departments": "SELECT id FROM departments WHERE id = ? AND street_id = ?",
 }
-_SET_COUNTER = (
-    update(_counters)
-    .where(_counters.c.street_id == bindparam("b_street_id"))
-    .values(value=bindparam("b_value"))
-)
-_SET_LAST_SEQ = (
-    update(_devices)
-    .where(_devices.c.device_id == bindparam("b_device_id"))
-    .values(last_seq=bindparam("b_seq"))
-)
-_INSERT_DEVICE = insert(_devices)
-_INSERT_EVENTS = insert(_events)
-_INSERT_ANSWERS = insert(_mutations)
+_SET_COUNTER = "UPDATE street_counters SET value = ? WHERE street_id = ?"
+_SET_LAST_SEQ = "UPDATE devices SET last_seq = ? WHERE device_id = ?"
+# (id, device_id, seq, status, code, message_zh, message_en) as _ANSWER reads them
+_STATUS, _CODE, _ZH, _EN = 3, 4, 5, 6
 
 
-def _stored_answer(mutation: Mutation, row: Any) -> MutationResult:
-    if row.status == MutationStatus.APPLIED.value:
+def _stored_answer(mutation: Mutation, row: tuple[Any, ...]) -> MutationResult:
+    if row[_STATUS] == MutationStatus.APPLIED.value:
         return MutationResult(mutation.id, mutation.seq, MutationStatus.DUPLICATE)
-    return MutationResult(
-        mutation.id, mutation.seq, MutationStatus.REJECTED, row.code, row.message_zh, row.message_en
-    )
+    return MutationResult(mutation.id, mutation.seq, MutationStatus.REJECTED, row[_CODE], row[_ZH], row[_EN])
 
 
 def apply_push(
@@ -315,40 +278,41 @@ def apply_push(
 ) -> PushResponse:
     """Replay ``request``'s mutations inside ``session``'s transaction; the caller commits, then answers."""
     now = now or datetime.now(UTC)
+    driver = Driver(session)
     # 1. the street's counter row, locked until commit: pushes of one street commit one at a time
-    connection = session.connection()
-    counter = connection.execute(_COUNTER_FOR_UPDATE, {"street_id": user.street_id}).scalar_one()
+    counter_row = driver.first(_COUNTER_FOR_UPDATE, (user.street_id,))
+    if counter_row is None:
+        raise LookupError(f"street {user.street_id} has no counter row")
+    counter: int = counter_row[0]
     # 2. the device, bound to the first user who pushes from it
-    device: Any = connection.execute(_DEVICE_FOR_UPDATE, {"device_id": request.device_id}).first()
+    device_id = request.device_id
+    device = driver.first(_DEVICE_FOR_UPDATE, (device_id,))
     if device is None:
-        connection.execute(
-            _INSERT_DEVICE,
-            {"device_id": request.device_id, "user_id": user.id, "street_id": user.street_id, "last_seq": 0},
-        )
-        device = SimpleNamespace(device_id=request.device_id, user_id=user.id, last_seq=0)
-    elif device.user_id != user.id:
+        driver.run(_INSERT_DEVICE, (device_id, user.id, user.street_id))
+        stored_last_seq = 0
+    elif device[1] != user.id:
         raise ApiError(403, "device_taken", "this device id belongs to another user; sign in again")
-    last_seq = device.last_seq
+    else:
+        stored_last_seq = device[2]
+    last_seq = stored_last_seq
 
     # 3. what was processed before, by id and by seq
     ids = [m.id for m in request.mutations]
-    known = {row.id: row for row in connection.execute(_KNOWN_IDS, {"ids": ids})}
+    known = {row[0]: row for row in driver.rows(_KNOWN_IDS.format(ids=Driver.marks(len(ids))), ids)}
     old_seqs = [m.seq for m in request.mutations if m.seq <= last_seq]
     by_seq: dict[int, Any] = {}
     if old_seqs:
-        by_seq = {
-            row.seq: row
-            for row in connection.execute(_KNOWN_SEQS, {"device_id": device.device_id, "seqs": old_seqs})
-        }
+        query = _KNOWN_SEQS.format(seqs=Driver.marks(len(old_seqs)))
+        by_seq = {row[2]: row for row in driver.rows(query, [device_id, *old_seqs])}
 
-    batch = _Batch(session, user, rules)
+    batch = _Batch(driver, user, rules)
     batch.preload(m for m in request.mutations if m.id not in known and m.seq > last_seq)
     results: list[MutationResult] = []
-    answers: list[dict[str, Any]] = []
+    answers: list[MutationResult] = []  # every processed mutation's answer, kept for a resend
     for mutation in request.mutations:
         row = known.get(mutation.id)
         if row is not None:
-            if row.device_id == device.device_id:
+            if row[1] == device_id:
                 results.append(_stored_answer(mutation, row))
             else:  # a uuid collision, or a phone replaying another device's outbox
                 results.append(
@@ -412,38 +376,38 @@ def apply_push(
             if event.name == "dispatch":
                 slot.dispatch_department_id = event.args.get("department_id")
             batch.events.append(event)
+            batch.args_json.append(mutation.args_json)
             result = _answer(mutation, MutationStatus.APPLIED)
         results.append(result)
-        answers.append(
-            {
-                "id": mutation.id,
-                "device_id": device.device_id,
-                "seq": mutation.seq,
-                "status": result.status.value,
-                "code": result.code,
-                "message_zh": result.message_zh,
-                "message_en": result.message_en,
-                "processed_at": now,
-            }
-        )
+        answers.append(result)
         last_seq = mutation.seq
 
-    # 4. write everything with a few executemany statements; the edge commits
-    # (Core statements on the session's connection: the ORM's bulk machinery costs more than the rows)
+    # 4. write everything with a few executemany calls; the edge commits
+    received_at = driver.moment(now)
     if batch.events:
-        connection.execute(
-            _SET_COUNTER, {"b_street_id": user.street_id, "b_value": counter + len(batch.events)}
+        driver.run(_SET_COUNTER, (counter + len(batch.events), user.street_id))
+        insert_rows(
+            driver,
+            "events",
+            _EVENT_COLUMNS,
+            [
+                _event_row(event, text, counter + i, received_at)
+                for i, (event, text) in enumerate(zip(batch.events, batch.args_json, strict=True), start=1)
+            ],
         )
-        connection.execute(
-            _INSERT_EVENTS,
-            [_event_values(event, counter + i) for i, event in enumerate(batch.events, start=1)],
-        )
-        _write_snapshots(session, batch)
-        batch.visits.write(session)
-    if answers:
-        connection.execute(_INSERT_ANSWERS, answers)
-    if last_seq != device.last_seq:
-        connection.execute(_SET_LAST_SEQ, {"b_device_id": device.device_id, "b_seq": last_seq})
+        _write_snapshots(driver, batch)
+        batch.visits.write(driver)
+    insert_rows(
+        driver,
+        "mutations",
+        _ANSWER_COLUMNS,
+        [
+            (r.id, device_id, r.seq, r.status.value, r.code, r.message_zh, r.message_en, received_at)
+            for r in answers
+        ],
+    )
+    if last_seq != stored_last_seq:
+        driver.run(_SET_LAST_SEQ, (last_seq, device_id))
     return PushResponse(protocol_version=PROTOCOL_VERSION, results=tuple(results), last_seq=last_seq)
 
 
@@ -463,30 +427,40 @@ def _out_of_order(mutation: Mutation, seq_taken: bool) -> MutationResult:
     return MutationResult(mutation.id, mutation.seq, MutationStatus.REJECTED, code, zh, en)
 
 
-def _write_snapshots(session: Session, batch: _Batch) -> None:
-    for kind, table in (("case", CaseRow), ("patrol", PatrolRow)):
-        new, changed = [], []
+def _snapshot_json(data: dict[str, Any]) -> str:
+    """A snapshot's JSON text: orjson when it can (a snapshot holds no integer beyond 64 bits)."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:  # pragma: no cover - an integer orjson cannot write
+            pass
+    return json_text(data)
+
+
+def _write_snapshots(driver: Driver, batch: _Batch) -> None:
+    """Insert the batch's new cases and patrols, update the changed ones: one executemany each."""
+    street_id = batch.user.street_id
+    for kind in ("case", "patrol"):
+        new: list[tuple[Any, ...]] = []
+        changed: list[tuple[Any, ...]] = []
+        columns: tuple[str, ...] = ()
         for (slot_kind, record_id), slot in batch.slots.items():
-            if slot_kind != kind or not slot.dirty or slot.record is None:
+            record = slot.record
+            if slot_kind != kind or not slot.dirty or record is None:
                 continue
-            values = {
-                "id": record_id,
-                "street_id": batch.user.street_id,
-                "state": slot.record.state.value,
-                "version": slot.record.version,
-                "data": slot.record.to_dict(),
-                # the report's facts, in the same row and transaction as the snapshot they come from
-                **facts(slot.record, slot.dispatch_department_id),
-            }
-            (changed if slot.in_db else new).append(values)
-        if new:
-            session.execute(insert(table), new)
-        if changed:
-            t = table.__table__
-            columns = [name for name in changed[0] if name not in ("id", "street_id")]
-            session.execute(
-                update(t)
-                .where(t.c.id == bindparam("b_id"))
-                .values({name: bindparam(name) for name in columns}),
-                [{"b_id": v["id"], **{name: v[name] for name in columns}} for v in changed],
+            # the report's facts, in the same row and transaction as the snapshot they come from
+            record_facts = facts(record, slot.dispatch_department_id)
+            columns = ("state", "version", "data", *record_facts)
+            values = (
+                record.state.value,
+                record.version,
+                _snapshot_json(record.to_dict()),
+                *record_facts.values(),
             )
+            if slot.in_db:
+                changed.append((*values, record_id))
+            else:
+                new.append((record_id, street_id, *values))
+        table = "cases" if kind == "case" else "patrols"
+        insert_rows(driver, table, ("id", "street_id", *columns), new)
+        update_rows(driver, table, columns, ("id",), changed)

@@ -22,7 +22,7 @@ of the field, e.g. ``mutations[3].seq: expected an integer ≥ 1, got 0``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -130,6 +130,8 @@ class Mutation:
     creates it; ``occurred_at`` is the device clock, with its offset.
 
     ``args`` is checked when the mutation is built and not copied: build it, then leave it alone.
+    ``args_json`` is ``args`` as compact JSON text, written once when its size is checked: the
+    server stores that text rather than encoding the same object again.
     """
 
     id: str
@@ -138,6 +140,7 @@ class Mutation:
     case_id: str
     args: dict[str, Any]
     occurred_at: datetime
+    args_json: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_uuid(self.id, "id")
@@ -148,7 +151,7 @@ class Mutation:
             _fail("name", f"expected a trigger ({', '.join(_TRIGGER_BY_VALUE)}), got {_show(name)}")
         object.__setattr__(self, "name", trigger)
         _check_uuid(self.case_id, "case_id")
-        _check_args(self.args)
+        object.__setattr__(self, "args_json", _check_args(self.args))
         _check_aware(self.occurred_at, "occurred_at")
 
     def to_dict(self) -> dict[str, Any]:
@@ -174,18 +177,21 @@ class Mutation:
         )
 
 
-def _check_args(args: Any) -> None:
+def _check_args(args: Any) -> str:
+    """``args`` as compact JSON text, once it is known to be a small enough plain JSON object."""
     if not isinstance(args, dict):
         _fail("args", f"expected a JSON object, got {_show(args)}")
     _check_plain_json(args, "args", _MAX_ARGS_DEPTH)
     try:
-        size = len(_ARGS_ENCODER.encode(args).encode("utf-8"))
+        text = _ARGS_ENCODER.encode(args)
+        size = len(text.encode("utf-8"))
     except UnicodeEncodeError:
         _fail("args", "contains an unpaired surrogate, which cannot be sent")
     except ValueError as exc:  # NaN or Infinity
         _fail("args", f"not JSON: {exc}")
     if size > MAX_ARGS_BYTES:
         _fail("args", f"{size} bytes as JSON, more than the {MAX_ARGS_BYTES} allowed")
+    return text
 
 
 _PUSH_REQUEST_FIELDS = frozenset({"protocol_version", "device_id", "mutations"})

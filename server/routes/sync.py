@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from shared import PULL_PATH, PUSH_PATH, PullRequest, PushRequest, dumps, loads
+from shared import PULL_PATH, PUSH_PATH, PullRequest, PushRequest, PushResponse, dumps, loads
 from shared.errors import MalformedPayload
 
 from ..auth import Authenticated
@@ -67,14 +68,21 @@ async def push(request: Request, user: Authenticated) -> Response:
     message = PushRequest.from_dict(await _json(request))
     state = request.app.state
 
-    # the database work is blocking: run it on the thread pool, like a sync endpoint
-    def work() -> bytes:
-        with state.db.write() as session:
-            rules = state.rules.get(session, user.street_id)
-            answer = apply_push(session, user, message, rules, photos=state.photos)
-        return dumps(answer)  # only now, after commit
+    def work(session: Session) -> PushResponse:
+        rules = state.rules.get(session, user.street_id)
+        return apply_push(session, user, message, rules, photos=state.photos)
 
-    return Response(await run_in_threadpool(work), media_type="application/json")
+    writer = state.writer
+    if writer is not None:  # SQLite: one writer thread, pushes committed in groups
+        answer = await writer.run(work)
+    else:  # PostgreSQL: concurrent transactions on the thread pool, ordered per street by row locks
+
+        def transaction() -> PushResponse:
+            with state.db.write() as session:
+                return work(session)
+
+        answer = await run_in_threadpool(transaction)
+    return Response(dumps(answer), media_type="application/json")  # only now, after commit
 
 
 @router.post(
