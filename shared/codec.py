@@ -29,6 +29,7 @@ from .constants import MAX_JSON_DEPTH
 from .errors import MalformedPayload
 
 __all__ = [
+    "check_depth",
     "dumps",
     "event_from_wire",
     "event_to_wire",
@@ -207,7 +208,7 @@ def loads(data: bytes | str) -> Any:
         raise MalformedPayload(f"not valid JSON: nested deeper than {MAX_JSON_DEPTH}") from None
     except ValueError as exc:  # JSONDecodeError, or an integer with too many digits
         raise MalformedPayload(f"not valid JSON: {exc}") from None
-    _check_depth(obj)
+    check_depth(obj)
     # An escaped lone surrogate ("\ud800") parses, but could never be encoded again: a row nobody can
     # store or send on. Only the rare text with such an escape pays for the full check.
     if _SURROGATE_ESCAPE.search(text) is not None:
@@ -246,7 +247,8 @@ _DECODER = json.JSONDecoder(
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-def _check_depth(obj: Any) -> None:
+def check_depth(obj: Any) -> None:
+    """Refuse a parsed document nested deeper than ``MAX_JSON_DEPTH`` (``loads`` checks it too)."""
     # Iterative, so that checking a deep document cannot itself overflow the stack.
     stack: list[tuple[Any, int]] = [(obj, 1)]
     while stack:

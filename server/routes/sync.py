@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from shared import PULL_PATH, PUSH_PATH, PullRequest, PushRequest, PushResponse, dumps, loads
+from shared import PULL_PATH, PUSH_PATH, PullRequest, PushRequest, PushResponse
 from shared.errors import MalformedPayload
 
 from ..auth import Authenticated
@@ -16,6 +16,7 @@ from ..errors import ApiError, error_responses
 from ..pull import read_pull_json
 from ..schemas import PullBody, PullResult, PushBody, PushResult
 from ..sync import apply_push
+from ..wire import read_json, write_json
 
 __all__ = ["router"]
 
@@ -49,7 +50,7 @@ async def _json(request: Request) -> Any:
     if len(body) > request.app.state.settings.max_body_bytes:
         raise ApiError(413, "too_large", "the request body is too large")
     try:
-        return loads(body)
+        return read_json(body)
     except MalformedPayload as exc:
         raise ApiError(400, "malformed_json", exc.reason) from None
 
@@ -82,7 +83,7 @@ async def push(request: Request, user: Authenticated) -> Response:
                 return work(session)
 
         answer = await run_in_threadpool(transaction)
-    return Response(dumps(answer), media_type="application/json")  # only now, after commit
+    return Response(write_json(answer), media_type="application/json")  # only now, after commit
 
 
 @router.post(
