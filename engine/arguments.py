@@ -34,6 +34,10 @@ MAX_PHOTOS = 9  # what a phone's picker sends at most in one go
 MAX_ID = 64
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 E = TypeVar("E", bound=StrEnum)
+# a tuple of types is checked faster than the equivalent ``int | float`` union, and a frozenset's
+# issuperset needs no throwaway set of the mapping's keys
+_NUMBER = (int, float)
+_LOCATION_KEYS = frozenset({"lat", "lon", "accuracy"})
 
 
 class Refused(Exception):
@@ -106,11 +110,11 @@ def read_location(args: Mapping[str, Any], name: str = "location") -> Location |
     value = args.get(name)
     if value is None:
         return None
-    if not isinstance(value, Mapping) or set(value) - {"lat", "lon", "accuracy"}:
+    if not isinstance(value, Mapping) or not _LOCATION_KEYS.issuperset(value):
         raise _invalid(name, "expected {lat, lon}")
     lat, lon = value.get("lat"), value.get("lon")
     for v in (lat, lon):
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        if isinstance(v, bool) or not isinstance(v, _NUMBER) or not math.isfinite(v):
             raise _invalid(name, "lat and lon must be numbers")
     assert isinstance(lat, int | float) and isinstance(lon, int | float)
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from transitions import MachineError
 
 from .arguments import Refused
-from .case import Case
+from .case import Case, evolve
 from .events import Actor, Event
-from .patrol import PATROL_MACHINE, Patrol, PatrolTransit
+from .patrol import PATROL_MACHINE, Patrol, PatrolTransit, evolve_patrol
 from .rejection import Rejection, refuse
 from .vocabulary import PATROL_TRIGGERS, Level, PatrolState, RejectionCode, Role, State, Trigger
 from .workflow import (
@@ -39,6 +39,12 @@ __all__ = [
 
 _CASE_EVENTS = {name: CASE_MACHINE.events[name.value] for name in TRIGGER_ROLES}
 _PATROL_EVENTS = {name: PATROL_MACHINE.events[name.value] for name in PATROL_TRIGGERS}
+# ``Trigger(name)`` goes through the enum machinery on every event; a dict answers the same
+_TRIGGER_BY_NAME: dict[str, Trigger] = {trigger.value: trigger for trigger in Trigger}
+# a new record is a copy of a blank one: a frozen dataclass's __init__ sets its fields one by one
+# through object.__setattr__, which costs more than the rest of a report
+_BLANK_CASE = Case(id="", street_id="")
+_BLANK_PATROL = Patrol(id="", street_id="")
 
 
 class CorruptLog(ValueError):
@@ -52,8 +58,8 @@ class CorruptLog(ValueError):
 
 def _trigger_of(event: Event) -> Trigger | None:
     try:
-        return Trigger(event.name)
-    except ValueError:
+        return _TRIGGER_BY_NAME.get(event.name)
+    except TypeError:  # an unhashable name: no trigger, as Trigger(name) would say
         return None
 
 
@@ -65,7 +71,7 @@ def apply_to_case(case: Case | None, event: Event, rules: Rules = DEFAULT_RULES)
     if case is None:
         if trigger is not Trigger.REPORT:
             return refuse(RejectionCode.CASE_NOT_FOUND)
-        case = Case(id=event.case_id, street_id=event.actor.street_id)
+        case = evolve(_BLANK_CASE, {"id": event.case_id, "street_id": event.actor.street_id})
     elif trigger is Trigger.REPORT:
         return refuse(RejectionCode.CASE_EXISTS)
     elif case.id != event.case_id:
@@ -95,7 +101,7 @@ def apply_to_patrol(patrol: Patrol | None, event: Event) -> Patrol | Rejection:
     if patrol is None:
         if trigger is not Trigger.START_PATROL:
             return refuse(RejectionCode.CASE_NOT_FOUND)
-        patrol = Patrol(id=event.case_id, street_id=event.actor.street_id)
+        patrol = evolve_patrol(_BLANK_PATROL, {"id": event.case_id, "street_id": event.actor.street_id})
     elif trigger is Trigger.START_PATROL:
         return refuse(RejectionCode.CASE_EXISTS)
     elif patrol.id != event.case_id:

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from transitions import EventData, Machine
+from transitions import EventData
 
 from .arguments import (
     Refused,
@@ -29,6 +29,7 @@ from .calendar import DEFAULT_CALENDAR, WorkCalendar
 from .case import Case, evolve
 from .categories import CATEGORIES, Category
 from .events import Actor, Event
+from .machine import LoopMachine
 from .rejection import refuse
 from .vocabulary import OPEN_STATES, Level, RejectionCode, Role, State, Trigger, Urgency
 
@@ -64,10 +65,15 @@ class Transit:
         self.case = case
         self.event = event
         self.rules = rules
-        self.state: str = case.state.value
+        self.state: str = _STATE_VALUE[case.state]
         self.values: dict[str, Any] = {}
         self.result: Case | None = None
 
+
+# The machine's states are the enum's values; these two dicts convert without the enum machinery
+# (``State(value)`` and ``.value`` each cost more than a dict lookup on the hot path).
+_STATE_OF_VALUE: dict[str, State] = {state.value: state for state in State}
+_STATE_VALUE: dict[State, str] = {state: state.value for state in State}
 
 Check = Callable[[Transit], None]
 Effect = Callable[[Transit], dict[str, Any]]
@@ -354,7 +360,7 @@ def _effect(event_data: EventData) -> None:
     t: Transit = event_data.model
     case, event = t.case, t.event
     values = t.values
-    state = State(t.state)
+    state = _STATE_OF_VALUE[t.state]
     if state is not case.state:
         values["state"] = state
         values["state_since"] = event.occurred_at
@@ -386,7 +392,7 @@ def machine_transitions(rows: tuple[Row, ...] = CASE_TRANSITIONS) -> list[dict[s
     return out
 
 
-CASE_MACHINE = Machine(
+CASE_MACHINE = LoopMachine(
     model=None,
     states=[s.value for s in State],
     initial=State.PATROL.value,

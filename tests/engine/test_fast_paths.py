@@ -1,0 +1,254 @@
+"""The engine's hot paths agree with the plain code they replaced, on random inputs.
+
+``evolve`` must be ``dataclasses.replace``; patrol points must be read, refused and measured exactly
+as the leg-by-leg haversine over ``Location`` objects did (the reference copies below are that code).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import fields, replace
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine import Case, Event, Location, Patrol, PatrolState, Rejection, Role, State, Trigger, apply
+from engine.arguments import Refused
+from engine.case import evolve
+from engine.loop import _trigger_of
+from engine.patrol import MAX_POINTS_PER_EVENT, PATROL_MACHINE, evolve_patrol
+from engine.rejection import refuse
+from engine.vocabulary import RejectionCode
+from engine.workflow import CASE_MACHINE
+
+from .story import CHIEF, START
+
+# --- evolve is dataclasses.replace ---------------------------------------------------------
+
+_ANY_VALUE = st.one_of(
+    st.none(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=8),
+    st.sampled_from(list(State)),
+    st.tuples(st.text(max_size=4)),
+)
+
+
+def _changes(cls: type) -> st.SearchStrategy[dict[str, Any]]:
+    names = [f.name for f in fields(cls)]
+    return st.dictionaries(st.sampled_from(names), _ANY_VALUE, max_size=len(names))
+
+
+@given(changes=_changes(Case))
+def test_evolving_a_case_is_replacing_its_fields(changes: dict[str, Any]) -> None:
+    case = Case(id="case-1", street_id="s", description="占道", version=3, before_photos=("a",))
+    before = case.to_dict()
+    evolved = evolve(case, changes)
+    assert type(evolved) is Case
+    assert evolved == replace(case, **changes)
+    assert all(getattr(evolved, f.name) is getattr(replace(case, **changes), f.name) for f in fields(Case))
+    assert case.to_dict() == before  # the original is untouched
+
+
+@given(changes=_changes(Patrol))
+def test_evolving_a_patrol_is_replacing_its_fields(changes: dict[str, Any]) -> None:
+    patrol = Patrol(id="p-1", street_id="s", state=PatrolState.WALKING, point_count=2)
+    evolved = evolve_patrol(patrol, changes)
+    assert type(evolved) is Patrol
+    assert evolved == replace(patrol, **changes)
+    assert patrol == Patrol(id="p-1", street_id="s", state=PatrolState.WALKING, point_count=2)
+
+
+def test_an_evolved_case_is_still_frozen_and_hashable_like_any_case() -> None:
+    evolved = evolve(Case(id="c", street_id="s"), {"version": 1})
+    with pytest.raises(AttributeError):
+        evolved.version = 2  # type: ignore[misc]
+    assert hash(evolved) == hash(Case(id="c", street_id="s", version=1))
+
+
+# --- triggers and the machine's states -----------------------------------------------------
+
+
+@given(name=st.one_of(st.text(max_size=16), st.sampled_from([t.value for t in Trigger])))
+def test_trigger_lookup_agrees_with_the_enum(name: str) -> None:
+    try:
+        expected: Trigger | None = Trigger(name)
+    except ValueError:
+        expected = None
+    event = Event("e", "c", name, CHIEF, Role.ROAD_CHIEF, START)
+    assert _trigger_of(event) is expected
+
+
+def test_the_machines_states_are_named_as_transitions_names_them() -> None:
+    from transitions import State as StockState
+
+    for machine in (CASE_MACHINE, PATROL_MACHINE):
+        for key, state in machine.states.items():
+            assert state.name == key == StockState(key).name
+
+
+# --- patrol points: the reference is the code before the fast path --------------------------
+
+
+def _reference_haversine_m(a: Location, b: Location) -> float:
+    p1, p2 = math.radians(a.lat), math.radians(b.lat)
+    dp, dl = p2 - p1, math.radians(b.lon - a.lon)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_000.0 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _reference_read_points(args: Mapping[str, Any]) -> list[Location]:
+    raw = args.get("points")
+    if not isinstance(raw, list) or not raw:
+        raise Refused(refuse(RejectionCode.MISSING_FIELD, field="points"))
+    if len(raw) > MAX_POINTS_PER_EVENT:
+        raise Refused(
+            refuse(RejectionCode.INVALID_FIELD, field="points", detail=f"at most {MAX_POINTS_PER_EVENT}")
+        )
+    points: list[Location] = []
+    for item in raw:
+        pair: Sequence[Any] | None = None
+        if isinstance(item, Mapping):
+            pair = (item.get("lat"), item.get("lon"))
+        elif isinstance(item, list) and len(item) >= 2:
+            pair = item
+        ok = pair is not None and all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in pair[:2]
+        )
+        if not ok or pair is None or not (-90 <= pair[0] <= 90 and -180 <= pair[1] <= 180):
+            raise Refused(
+                refuse(RejectionCode.INVALID_FIELD, field="points", detail="expected [lat, lon] pairs")
+            )
+        points.append(Location(float(pair[0]), float(pair[1])))
+    return points
+
+
+def _reference_record(patrol: Patrol, args: Mapping[str, Any]) -> Patrol | Rejection:
+    try:
+        points = _reference_read_points(args)
+    except Refused as refused:
+        return refused.rejection
+    distance, last = patrol.distance_m, patrol.last_point
+    for point in points:
+        if last is not None:
+            distance += _reference_haversine_m(last, point)
+        last = point
+    return replace(
+        patrol,
+        point_count=patrol.point_count + len(points),
+        distance_m=distance,
+        last_point=last,
+        version=patrol.version + 1,
+    )
+
+
+_COORDINATE = st.one_of(
+    st.floats(min_value=-180, max_value=180),
+    st.floats(),  # NaN, infinities, out of range
+    st.integers(min_value=-200, max_value=200),
+    st.integers(min_value=10**308, max_value=10**320),  # too large for a float: math.isfinite raises
+    st.booleans(),
+    st.text(max_size=3),
+    st.none(),
+)
+_GOOD_POINT = st.builds(
+    lambda lat, lon, as_list: [lat, lon] if as_list else {"lat": lat, "lon": lon, "at": "t"},
+    st.floats(min_value=-90, max_value=90),
+    st.floats(min_value=-180, max_value=180),
+    st.booleans(),
+)
+_ANY_POINT = st.one_of(
+    _GOOD_POINT,
+    st.lists(_COORDINATE, max_size=3),
+    st.fixed_dictionaries({"lat": _COORDINATE, "lon": _COORDINATE}),
+    st.dictionaries(st.sampled_from(["lat", "lon", "at"]), _COORDINATE),
+    st.tuples(_COORDINATE, _COORDINATE),
+    _COORDINATE,
+)
+_POINTS = st.one_of(
+    st.lists(_GOOD_POINT, min_size=1, max_size=40),
+    st.lists(_ANY_POINT, max_size=6),
+    st.lists(st.one_of(_GOOD_POINT, _ANY_POINT), max_size=12),
+    _COORDINATE,
+)
+
+
+def _assert_recording_agrees(points: Any, last: Location | None, distance: float) -> None:
+    patrol = Patrol(
+        id="patrol-1",
+        street_id=CHIEF.street_id,
+        chief_id=CHIEF.user_id,
+        state=PatrolState.WALKING,
+        point_count=0 if last is None else 5,
+        distance_m=distance,
+        last_point=last,
+        version=2,
+    )
+    args = {"points": points}
+    event = Event("e", "patrol-1", Trigger.RECORD_POINTS.value, CHIEF, Role.ROAD_CHIEF, START, args)
+    try:
+        expected: Patrol | Rejection | type[BaseException] = _reference_record(patrol, args)
+    except (OverflowError, TypeError) as error:
+        expected = type(error)
+    if isinstance(expected, type):
+        with pytest.raises(expected):
+            apply(patrol, event)
+        return
+    result = apply(patrol, event)
+    assert result == expected
+    if isinstance(result, Patrol):
+        assert isinstance(expected, Patrol)
+        assert math.copysign(1.0, result.distance_m) == math.copysign(1.0, expected.distance_m)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    points=_POINTS,
+    last=st.one_of(
+        st.none(),
+        st.builds(Location, st.floats(min_value=-90, max_value=90), st.floats(min_value=-180, max_value=180)),
+    ),
+    distance=st.floats(min_value=0, max_value=1e7),
+)
+def test_recording_points_agrees_with_the_reference(
+    points: Any, last: Location | None, distance: float
+) -> None:
+    _assert_recording_agrees(points, last, distance)
+
+
+_EDGES: list[Any] = [
+    [[-90.0, -180.0], [90.0, 180.0]],
+    [[-90, 180], {"lat": 90, "lon": -180}],
+    [[-90.5, 0.0]],
+    [[90.000001, 0.0]],
+    [[0.0, -180.5]],
+    [[0.0, 180.000001]],
+    [[-90.0000001, 0]],
+    [{"lat": 0.0, "lon": 180.5}],
+    [[float("nan"), 0.0]],
+    [[0.0, float("inf")]],
+    [[float("-inf"), 10**400]],
+    [[10**400, 0.0]],
+    [[0.0, 10**400]],
+    [["a", 10**400]],
+    [[91, 10**400]],
+    [[True, 0.0]],
+    [[0.0, False]],
+    [{"lat": 1.0}],
+    [(1.0, 2.0)],
+    [[1.0]],
+    [[1.0, 2.0, "extra"]],
+    [[39.93, 116.19]] * MAX_POINTS_PER_EVENT,
+    [[39.93, 116.19]] * (MAX_POINTS_PER_EVENT + 1),
+    [[-0.0, -0.0], [0.0, 0.0]],
+]
+
+
+@pytest.mark.parametrize("points", _EDGES)
+@pytest.mark.parametrize("last", [None, Location(39.9, 116.1)])
+def test_recording_edge_points_agrees_with_the_reference(points: Any, last: Location | None) -> None:
+    _assert_recording_agrees(points, last, 0.0)
