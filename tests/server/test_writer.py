@@ -1,0 +1,104 @@
+"""SQLite's one writer: pushes queued in arrival order, committed together, each answered after commit."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from server.db import Database
+from server.writer import GroupWriter
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    database = Database(f"sqlite:///{tmp_path / 'w.db'}")
+    with database.write() as session:
+        session.execute(text("CREATE TABLE parents (id INTEGER PRIMARY KEY)"))
+        session.execute(
+            text(
+                "CREATE TABLE rows (n INTEGER PRIMARY KEY, parent INTEGER "
+                "REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED)"
+            )
+        )
+        session.execute(text("INSERT INTO parents VALUES (1)"))
+    return database
+
+
+def stored(db: Database) -> list[int]:
+    with db.read() as session:
+        return [n for (n,) in session.execute(text("SELECT n FROM rows ORDER BY n"))]
+
+
+def insert(n: int, parent: int = 1):  # type: ignore[no-untyped-def]
+    def work(session: Session) -> int:
+        session.execute(text("INSERT INTO rows VALUES (:n, :p)"), {"n": n, "p": parent})
+        return n
+
+    return work
+
+
+async def held_group(writer: GroupWriter, jobs: list) -> list:  # type: ignore[type-arg]
+    """Run ``jobs`` as one group: the writer is held busy (on a group of its own) until all of
+    them are queued behind it; answers for the holding job and then for each of ``jobs``."""
+    gate = threading.Event()
+
+    def hold(_session: Session) -> str:
+        gate.wait(10)
+        return "held"
+
+    first = asyncio.ensure_future(writer.run(hold))
+    await asyncio.sleep(0.05)  # the writer has taken the holding job and waits in it
+    rest = [asyncio.ensure_future(writer.run(job)) for job in jobs]
+    await asyncio.sleep(0.05)
+    gate.set()
+    return await asyncio.gather(first, *rest, return_exceptions=True)
+
+
+def test_many_pushes_at_once_are_all_committed_in_arrival_order(db: Database) -> None:
+    writer = GroupWriter(db, max_group=8)
+
+    async def main() -> list[int]:
+        return await asyncio.gather(*(writer.run(insert(n)) for n in range(1, 51)))
+
+    try:
+        assert asyncio.run(main()) == list(range(1, 51))
+    finally:
+        writer.stop()
+    assert stored(db) == list(range(1, 51))
+
+
+def test_a_failing_push_undoes_only_itself(db: Database) -> None:
+    writer = GroupWriter(db)
+
+    def broken(session: Session) -> int:
+        session.execute(text("INSERT INTO rows VALUES (99, 1)"))
+        raise ValueError("this push is refused")
+
+    try:
+        answers = asyncio.run(held_group(writer, [insert(1), broken, insert(2)]))
+    finally:
+        writer.stop()
+    assert answers[0] == "held"
+    assert answers[1] == 1 and answers[3] == 2
+    assert isinstance(answers[2], ValueError)
+    assert stored(db) == [1, 2]  # 99 was rolled back with its savepoint
+
+
+def test_a_failed_commit_fails_the_whole_group_and_applies_none_of_it(db: Database) -> None:
+    writer = GroupWriter(db)
+    try:
+        # row 3 names a parent that does not exist: the deferred check fails the COMMIT itself
+        answers = asyncio.run(held_group(writer, [insert(1), insert(3, parent=7), insert(2)]))
+        assert answers[0] == "held"  # the holding job was a group of its own
+        assert all(isinstance(answer, Exception) for answer in answers[1:])
+        assert stored(db) == []
+        # the writer carries on with the next pushes
+        assert asyncio.run(writer.run(insert(4))) == 4
+    finally:
+        writer.stop()
+    assert stored(db) == [4]
