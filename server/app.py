@@ -59,13 +59,13 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     if migrate:
         upgrade_database(settings.database_url)
     db = Database(settings.database_url)
-    writer = GroupWriter(db) if db.sqlite else None
+    # SQLite: one writer for everything; PostgreSQL: a group per street (see server.writer)
+    writer = GroupWriter(db, one_key_per_group=not db.sqlite)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        if writer is not None:
-            writer.stop()
+        writer.stop()
         db.dispose()
 
     app = FastAPI(

@@ -73,16 +73,7 @@ async def push(request: Request, user: Authenticated) -> Response:
         rules = state.rules.get(session, user.street_id)
         return apply_push(session, user, message, rules, photos=state.photos)
 
-    writer = state.writer
-    if writer is not None:  # SQLite: one writer thread, pushes committed in groups
-        answer = await writer.run(work)
-    else:  # PostgreSQL: concurrent transactions on the thread pool, ordered per street by row locks
-
-        def transaction() -> PushResponse:
-            with state.db.write() as session:
-                return work(session)
-
-        answer = await run_in_threadpool(transaction)
+    answer = await state.writer.run(work, key=user.street_id)
     return Response(write_json(answer), media_type="application/json")  # only now, after commit
 
 

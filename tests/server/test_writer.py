@@ -102,3 +102,27 @@ def test_a_failed_commit_fails_the_whole_group_and_applies_none_of_it(db: Databa
     finally:
         writer.stop()
     assert stored(db) == [4]
+
+
+def test_on_postgresql_a_group_holds_one_streets_pushes(db: Database) -> None:
+    # one street per transaction: street B's failed commit cannot touch street A's pushes, which
+    # run together although B's push arrived between them
+    writer = GroupWriter(db, one_key_per_group=True)
+
+    async def main() -> list:  # type: ignore[type-arg]
+        gate = threading.Event()
+        first = asyncio.ensure_future(writer.run(lambda _s: gate.wait(10), key="A"))
+        await asyncio.sleep(0.05)
+        jobs = [("A", insert(1)), ("B", insert(3, parent=7)), ("A", insert(2)), ("B", insert(4))]
+        rest = [asyncio.ensure_future(writer.run(work, key=key)) for key, work in jobs]
+        await asyncio.sleep(0.05)
+        gate.set()
+        return await asyncio.gather(first, *rest, return_exceptions=True)
+
+    try:
+        answers = asyncio.run(main())
+    finally:
+        writer.stop()
+    assert answers[1] == 1 and answers[3] == 2  # street A's group committed
+    assert isinstance(answers[2], Exception) and isinstance(answers[4], Exception)  # B's failed together
+    assert stored(db) == [1, 2]
