@@ -314,8 +314,16 @@ async def drain(
 
 
 def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds of the server's whole process group (its workers too, when it has several)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # a process that ended meanwhile
+        if int(fields[2]) == pid:  # its process group: ServerProcess starts the server as a leader
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def run(
@@ -324,10 +332,11 @@ def run(
     count: int,
     prepare: Callable[[Any, list[Device]], None],
     drive: Callable[[str, Any, list[Device], Stats], Awaitable[None]],
+    workers: int = 1,
 ) -> tuple[Stats, Verdict]:
     """A fresh server; ``prepare`` records ahead (untimed), ``drive`` is timed; then the ledger check."""
     stats = Stats()
-    with ServerProcess(url, workdir) as server:
+    with ServerProcess(url, workdir, ROADCHIEF_WORKERS=str(workers)) as server:
         handle, street = setup_street(server)
         handle.close()
         devices = make_devices(street, count)
@@ -471,6 +480,7 @@ def main() -> None:
     parser.add_argument("--phones", type=int, default=50)
     parser.add_argument("--secs", type=float, default=60)
     parser.add_argument("--pg", action="store_true", help="also measure the pushers on PostgreSQL")
+    parser.add_argument("--pg-workers", type=int, default=1, help="server processes on PostgreSQL")
     options = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="roadchief-load-"))
@@ -488,13 +498,15 @@ def main() -> None:
         for label, closed_url, open_url in targets:
             if label == "PostgreSQL":
                 _reset_pg(closed_url)
-            stats, verdict = run(closed_url, workdir, n_pushers, *closed_loop(n_pushers, secs))
+            workers = options.pg_workers if label == "PostgreSQL" else 1
+            shown = f"{label}, {workers} server processes" if workers > 1 else label
+            stats, verdict = run(closed_url, workdir, n_pushers, *closed_loop(n_pushers, secs), workers)
             error_kinds += stats.error_kinds
             verdicts.append(verdict)
             n, p50, p99 = stats.summary("push")
             rows.append(
                 (
-                    f"push, closed loop (saturation): {n_pushers} pushers back to back, batch 10, {label}",
+                    f"push, closed loop (saturation): {n_pushers} pushers back to back, batch 10, {shown}",
                     f"p50 {p50:.0f} ms / p99 {p99:.0f} ms",
                     f"{n:,} pushes, {n / stats.elapsed:,.0f} pushes/s, "
                     f"{stats.pushed_events / stats.elapsed:,.0f} events/s, "
@@ -506,7 +518,7 @@ def main() -> None:
             )
             if label == "PostgreSQL":
                 _reset_pg(open_url)
-            stats, verdict = run(open_url, workdir, n_pushers, *open_loop(n_pushers, secs, interval))
+            stats, verdict = run(open_url, workdir, n_pushers, *open_loop(n_pushers, secs, interval), workers)
             error_kinds += stats.error_kinds
             verdicts.append(verdict)
             n, p50, p99 = stats.summary("push")
@@ -515,7 +527,7 @@ def main() -> None:
             rows.append(
                 (
                     f"push, open loop: {n_pushers} pushers x batch 10 every {interval * 1000:.0f} ms "
-                    f"(+-50 %), {label}",
+                    f"(+-50 %), {shown}",
                     f"p50 {p50:.0f} ms / p99 {p99:.0f} ms from due time "
                     f"(round trip alone p50 {rtt50:.0f} / p99 {rtt99:.0f})",
                     f"offered {offered:,.0f} pushes/s, achieved {n / stats.elapsed:,.0f} pushes/s "

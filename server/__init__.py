@@ -20,5 +20,24 @@ def run(settings: Settings | None = None) -> None:
     import uvicorn
 
     settings = settings or Settings()
+    if settings.workers > 1:
+        from .db import is_sqlite
+
+        if is_sqlite(settings.database_url):
+            raise SystemExit(
+                "ROADCHIEF_WORKERS > 1 needs PostgreSQL: SQLite takes one writer, in one process"
+            )
+        from .migrations import upgrade_database
+
+        upgrade_database(settings.database_url)  # once, before the workers start
+        uvicorn.run(
+            "server.app:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            workers=settings.workers,
+        )
+        return
     app = create_app(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)

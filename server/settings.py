@@ -28,3 +28,5 @@ class Settings(BaseSettings):
     password_memory_kib: int = Field(default=65536, ge=64)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     log_level: str = "info"
+    # server processes; more than one only on PostgreSQL (SQLite has one writer: see server.writer)
+    workers: int = Field(default=1, ge=1, le=64)

@@ -1,0 +1,63 @@
+"""Several server processes: on PostgreSQL they share the work; on SQLite the server refuses to start."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import PG_URL, _create_pg_database, _drop_pg_database
+from .proofs import ROOT, Fleet, ServerProcess, SimPhone, check, fill_outbox, read_ledger, setup_street
+
+
+def test_sqlite_refuses_more_than_one_worker(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "ROADCHIEF_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}",
+        "ROADCHIEF_PORT": "0",
+        "ROADCHIEF_WORKERS": "2",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "server"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode != 0
+    assert "ROADCHIEF_WORKERS > 1 needs PostgreSQL" in done.stderr
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    if PG_URL is None:
+        pytest.skip("ROADCHIEF_TEST_PG_URL is not set (scripts/test sets it)")
+    url, name = _create_pg_database()
+    try:
+        yield url
+    finally:
+        _drop_pg_database(name)
+
+
+@pytest.mark.postgres
+def test_two_workers_on_postgres_take_every_push_once(pg_database: str, tmp_path: Path) -> None:
+    rng = random.Random(7)
+    with ServerProcess(pg_database, tmp_path, ROADCHIEF_WORKERS="2") as server:
+        handle, street = setup_street(server)
+        handle.close()
+        # the workers are among the server's children (uvicorn also starts a process of its own)
+        assert server.process is not None
+        children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
+        assert len(children) >= 2
+        cast = [("chief", True), ("chief2", True), ("station", False), ("centre", False)]
+        phones = [SimPhone(token=street.apis[who].token or "", name=who) for who, _ in cast]
+        for phone, (_, patrols) in zip(phones, cast, strict=True):
+            fill_outbox(phone, street, 200, rng, patrols=patrols)
+        fleet = Fleet(phones, server, batch_size=10, deadline=time.monotonic() + 60).start()
+        fleet.join()
+        assert not fleet.errors, fleet.errors
+    verdict = check(read_ledger(pg_database), phones, drained=True)
+    assert verdict.ok, verdict.summary()
+    assert verdict.processed == 800
