@@ -88,6 +88,18 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database on the throwaway cluster, dropped afterwards."""
+    if PG_URL is None:
+        pytest.skip("ROADCHIEF_TEST_PG_URL is not set (scripts/test sets it)")
+    url, name = _create_pg_database()
+    try:
+        yield url
+    finally:
+        _drop_pg_database(name)
+
+
 @pytest.fixture(
     scope="module",
     params=[

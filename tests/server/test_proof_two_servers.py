@@ -9,7 +9,6 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,7 +16,6 @@ import pytest
 
 from shared import PROTOCOL_VERSION, PULL_PATH, PullRequest, PullResponse, dumps, loads
 
-from .conftest import PG_URL, _create_pg_database, _drop_pg_database
 from .proofs import Fleet, ServerProcess, SimPhone, check, fill_outbox, read_ledger, setup_street
 
 PER_PHONE = 800
@@ -79,17 +77,6 @@ class Puller:
             more = True
             while more:  # the pushes are over: catch up to the end
                 more = self.pull_page(http)
-
-
-@pytest.fixture
-def pg_database() -> Iterator[str]:
-    if PG_URL is None:
-        pytest.skip("ROADCHIEF_TEST_PG_URL is not set (scripts/test sets it)")
-    url, name = _create_pg_database()
-    try:
-        yield url
-    finally:
-        _drop_pg_database(name)
 
 
 def test_two_servers_on_one_postgres_lose_nothing_and_pulls_miss_nothing(

@@ -7,12 +7,10 @@ import random
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .conftest import PG_URL, _create_pg_database, _drop_pg_database
 from .proofs import ROOT, Fleet, ServerProcess, SimPhone, check, fill_outbox, read_ledger, setup_street
 
 
@@ -28,17 +26,6 @@ def test_sqlite_refuses_more_than_one_worker(tmp_path: Path) -> None:
     )
     assert done.returncode != 0
     assert "ROADCHIEF_WORKERS > 1 needs PostgreSQL" in done.stderr
-
-
-@pytest.fixture
-def pg_database() -> Iterator[str]:
-    if PG_URL is None:
-        pytest.skip("ROADCHIEF_TEST_PG_URL is not set (scripts/test sets it)")
-    url, name = _create_pg_database()
-    try:
-        yield url
-    finally:
-        _drop_pg_database(name)
 
 
 @pytest.mark.postgres
