@@ -9,10 +9,14 @@ must not leave it: ``login(server_url, username, password)`` is the HTTP call (a
 ``complete_sign_in(ctx, server_url, answer)`` runs on the UI thread. Signing out never discards
 work: the outbox stays on the phone for the same user's next sign-in, and a *different* user can
 sign in only once the outbox is empty or has been exported to a file first (``PendingWork``).
+Signing out also asks the server to revoke the token, in the background and best-effort: the
+phone is signed out at once whether or not the server can be reached.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,7 +30,7 @@ from .outbox import export_unsent
 from .profile import Reference, UserProfile
 from .services import PlatformServices, make_services
 from .store import LocalStore
-from .sync import SyncClient
+from .sync import SyncClient, SyncError
 from .view import profile_of, reference_of, save_profile
 from .worker import SyncWorker
 
@@ -34,6 +38,10 @@ __all__ = ["DB_NAME", "AppContext", "PendingWork", "complete_sign_in", "login", 
 
 DB_NAME = "roadchief.db"
 PostToUi = Callable[[Callable[[], None]], None]
+# short: the revocation is a courtesy to the server, and nobody waits for it
+_LOGOUT_TIMEOUT: tuple[float, float] = (3.05, 5.0)
+
+log = logging.getLogger(__name__)
 
 
 class PendingWork(Exception):
@@ -63,6 +71,7 @@ class AppContext:
     sync_interval: float = 30.0
     client: SyncClient | None = None
     worker: SyncWorker | None = None
+    revoking: threading.Thread | None = None  # the last sign-out telling the server, if still going
     _profile: UserProfile | None = field(default=None, repr=False)
 
     def now(self) -> datetime:
@@ -183,7 +192,32 @@ def complete_sign_in(
 
 
 def sign_out(ctx: AppContext) -> int:
-    """Forget the token and stop syncing. Local work stays; returns how much is still unsent."""
+    """Forget the token and stop syncing, at once; the server is asked to revoke the token in the
+    background (``ctx.revoking``). Local work stays; returns how much is still unsent."""
+    credentials = ctx.credentials.load()
+    server_url = (credentials.server_url if credentials is not None else "") or ctx.server_url
     ctx.stop_sync()
     ctx.credentials.clear()
+    if credentials is not None and credentials.token and server_url:
+        ctx.revoking = threading.Thread(
+            target=_revoke,
+            args=(server_url, credentials.token, ctx.http),
+            name="roadchief-logout",
+            daemon=True,  # never keeps a closing app alive: the token expires on its own anyway
+        )
+        ctx.revoking.start()
     return ctx.store.unacknowledged()
+
+
+def _revoke(server_url: str, token: str, http: requests.Session | None) -> None:
+    """Tell the server the token is done with; the phone has already forgotten it."""
+    session = http or requests.Session()
+    try:
+        SyncClient(server_url, lambda: token, session=session, timeout=_LOGOUT_TIMEOUT).logout()
+    except SyncError as exc:  # offline, or the server failed: the token lives until it expires
+        log.info("the server was not told of the sign-out: %s", exc)
+    except Exception:  # nothing on this thread may reach the user, who is already signed out
+        log.exception("telling the server of the sign-out failed")
+    finally:
+        if http is None:
+            session.close()

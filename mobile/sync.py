@@ -54,6 +54,7 @@ from .view import apply_pull, profile_of, rebuild_view, reference_of, save_refer
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "LOGOUT_PATH",
     "REFERENCE_PATH",
     "SignedOut",
     "SyncClient",
@@ -65,6 +66,7 @@ __all__ = [
 
 DEFAULT_TIMEOUT: tuple[float, float] = (3.05, 15.0)  # (connect, read), as requests advises
 REFERENCE_PATH = "/api/v1/reference"
+LOGOUT_PATH = "/api/v1/auth/logout"
 PHOTO_REFUSED = "photo_refused"
 PHOTO_LOST = "photo_lost"
 
@@ -359,6 +361,15 @@ class SyncClient:
             raise _refused(response)
         answer: dict[str, Any] = response.json()
         return answer
+
+    def logout(self) -> None:
+        """``POST`` the logout: the server revokes the token. Raises ``SyncError`` kinds."""
+        try:
+            response = self.request("POST", LOGOUT_PATH)
+        except SignedOut:
+            return  # the server already refuses the token (revoked, expired): that is the goal
+        if response.status_code >= 400:
+            raise _refused(response)
 
 
 def _refused(response: requests.Response) -> SyncRefused:

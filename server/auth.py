@@ -14,7 +14,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from engine import Actor, Role
 
+from .db import Database
 from .driver import Driver
 from .errors import ApiError
 from .models import Token, User
@@ -216,7 +217,7 @@ async def current_user(
         raise ApiError(
             401, "unauthorized", "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
         )
-    db = request.app.state.db
+    db: Database = request.app.state.db
     if db.sqlite:
         user = _lookup(db, credentials.credentials)
     else:
@@ -231,7 +232,7 @@ async def current_user(
     return user
 
 
-def _lookup(db: Any, token: str) -> CurrentUser | None:
+def _lookup(db: Database, token: str) -> CurrentUser | None:
     with db.read_engine.connect() as connection:
         return user_for_token(connection, token)
 

@@ -12,11 +12,18 @@ On PostgreSQL the same writer runs one street's pushes per group: its transactio
 street's counter row (``server.sync``), so 32 pushes of one street in 32 concurrent transactions
 only queued on that row lock, each paying its own commit (bench/load.py: 49 pushes/s, p99 2.8 s).
 Several server processes still write concurrently, ordered per street by that row lock.
+
+Nothing a push does may take the writer down with it, since every later push would wait on a
+thread that is gone: a push (or a commit) that raises even a ``BaseException`` is answered with a
+``WriteInterrupted`` and the thread carries on. Once the writer has stopped for good (the server
+is shutting down, or its own loop broke), every push still waiting and every later one is answered
+at once with ``WriterStopped``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import threading
 from collections import deque
@@ -26,12 +33,32 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from .db import Database
+from .errors import ApiError
 
-__all__ = ["GroupWriter"]
+__all__ = ["GroupWriter", "WriteInterrupted", "WriterStopped"]
+
+log = logging.getLogger("server")
 
 T = TypeVar("T")
 
 _STOP = object()
+_PUSH_INTERRUPTED = "the push raised {}; it alone was rolled back"
+_COMMIT_INTERRUPTED = "the group's commit raised {}; none of its pushes was applied"
+
+
+class WriteInterrupted(RuntimeError):
+    """A push, or its group's commit, raised something that is not an ``Exception``."""
+
+
+class WriterStopped(ApiError):
+    """The writer takes no more pushes.
+
+    A 503 rather than a 500: nothing is wrong with the push, and the phone keeps it in its outbox
+    and sends it again once the server is back.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(503, "unavailable", reason)
 
 
 class _Job:
@@ -58,51 +85,86 @@ class GroupWriter:
         self.one_key_per_group = one_key_per_group
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
+        # guards _thread and _stopped: a job is queued only while the writer still takes jobs, so
+        # whoever stops it finds every job it will never run in the queue
+        self._lock = threading.Lock()
+        self._stopped: str | None = None  # why the writer takes no more jobs
 
     async def run(self, work: Callable[[Session], T], key: str = "") -> T:
-        """``work(session)`` inside a group's transaction; returns once that transaction committed."""
-        self._ensure_started()
+        """``work(session)`` inside a group's transaction; returns once that transaction committed.
+
+        Raises ``WriterStopped`` at once if the writer has stopped for good.
+        """
         job = _Job(work, key, asyncio.get_running_loop())
-        self._jobs.put(job)
+        with self._lock:
+            if self._stopped is not None:
+                raise WriterStopped(self._stopped)
+            if self._thread is None:
+                thread = threading.Thread(target=self._serve, name="roadchief-writer", daemon=True)
+                thread.start()
+                self._thread = thread
+            self._jobs.put(job)
         return await job.future  # type: ignore[no-any-return]
 
     def stop(self) -> None:
-        with self._start_lock:
-            if self._thread is not None:
+        """Run the jobs already queued, then take no more: later ``run`` calls fail at once."""
+        with self._lock:
+            if self._stopped is None:
+                self._stopped = "the server is shutting down"
+            thread = self._thread
+            if thread is not None:
                 self._jobs.put(_STOP)
-                self._thread.join(timeout=30)
-                self._thread = None
+        # joined outside the lock: a ``run`` on the event loop must not wait for the queue to drain
+        if thread is not None:
+            thread.join(timeout=30)
 
-    def _ensure_started(self) -> None:
-        if self._thread is not None:
-            return
-        with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="roadchief-writer", daemon=True)
-                self._thread.start()
-
-    def _loop(self) -> None:
+    def _serve(self) -> None:
         pending: deque[_Job] = deque()  # taken from the queue, not yet run, in arrival order
-        stopping = False
-        while True:
-            if not pending:
-                if stopping:
-                    return
-                job = self._jobs.get()
-                if job is _STOP:
-                    return
-                pending.append(job)
-            while not stopping:  # whatever else is waiting right now
-                try:
-                    job = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if job is _STOP:
-                    stopping = True  # run what was queued before it, then stop
-                else:
+        group: list[_Job] = []
+        try:
+            stopping = False
+            while True:
+                if not pending:
+                    if stopping:
+                        return
+                    job = self._jobs.get()
+                    if job is _STOP:
+                        return
                     pending.append(job)
-            self._run_group(self._take_group(pending))
+                while not stopping:  # whatever else is waiting right now
+                    try:
+                        job = self._jobs.get_nowait()
+                    except queue.Empty:
+                        break
+                    if job is _STOP:
+                        stopping = True  # run what was queued before it, then stop
+                    else:
+                        pending.append(job)
+                group = self._take_group(pending)
+                self._run_group(group)
+                group = []
+        except BaseException as exc:  # the writer's own loop broke: nothing would run a push again
+            log.critical("the push writer stopped", exc_info=exc)
+            with self._lock:
+                self._stopped = f"the server's writer stopped after an internal error ({type(exc).__name__})"
+        finally:
+            self._answer_left_behind([*group, *pending])
+
+    def _answer_left_behind(self, taken: list[_Job]) -> None:
+        """Fail every job that will never run: those taken from the queue and those still in it."""
+        with self._lock:
+            self._stopped = self._stopped or "the server's writer stopped"
+            reason = self._stopped
+        left: list[_Job] = list(taken)
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is not _STOP:
+                left.append(job)
+        for job in left:
+            _settle(job, None, WriterStopped(reason))
 
     def _take_group(self, pending: deque[_Job]) -> list[_Job]:
         """The oldest job and, behind it, up to ``max_group`` waiting jobs it may share a commit with."""
@@ -130,6 +192,9 @@ class GroupWriter:
                     except Exception as exc:  # this push's own failure: undo it alone
                         savepoint.rollback()
                         outcomes.append((job, None, exc))
+                    except BaseException as exc:  # not the push's to end the writer: undo it alone
+                        savepoint.rollback()
+                        outcomes.append((job, None, _interrupted(exc, _PUSH_INTERRUPTED)))
                     else:
                         savepoint.commit()
                         outcomes.append((job, result, None))
@@ -137,8 +202,20 @@ class GroupWriter:
             for job in group:
                 _settle(job, None, exc)
             return
+        except BaseException as exc:
+            for job in group:
+                _settle(job, None, _interrupted(exc, _COMMIT_INTERRUPTED))
+            return
         for job, result, error in outcomes:
             _settle(job, result, error)
+
+
+def _interrupted(cause: BaseException, message: str) -> WriteInterrupted:
+    # wrapped: a KeyboardInterrupt or SystemExit set on a request's future would be raised again in
+    # the event loop, and take the whole server down instead of answering one request with a 500
+    error = WriteInterrupted(message.format(repr(cause)))
+    error.__cause__ = cause
+    return error
 
 
 def _settle(job: _Job, result: Any, error: BaseException | None) -> None:

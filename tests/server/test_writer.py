@@ -7,11 +7,14 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from server.db import Database
-from server.writer import GroupWriter
+from server.writer import GroupWriter, WriteInterrupted, WriterStopped
+
+# long enough for any answer here; a writer thread that died would otherwise leave the test hanging
+PATIENCE = 10
 
 
 @pytest.fixture
@@ -56,7 +59,39 @@ async def held_group(writer: GroupWriter, jobs: list) -> list:  # type: ignore[t
     rest = [asyncio.ensure_future(writer.run(job)) for job in jobs]
     await asyncio.sleep(0.05)
     gate.set()
-    return await asyncio.gather(first, *rest, return_exceptions=True)
+    return await asyncio.wait_for(asyncio.gather(first, *rest, return_exceptions=True), PATIENCE)
+
+
+def answer(writer: GroupWriter, work) -> object:  # type: ignore[no-untyped-def]
+    """One push on its own, answered (or refused) within ``PATIENCE``."""
+
+    async def main() -> object:
+        return await asyncio.wait_for(writer.run(work), PATIENCE)
+
+    return asyncio.run(main())
+
+
+def interrupted(n: int, error: BaseException):  # type: ignore[no-untyped-def]
+    """A push that writes row ``n`` and then raises ``error``, which is no ``Exception``."""
+
+    def work(session: Session) -> int:
+        session.execute(text("INSERT INTO rows VALUES (:n, 1)"), {"n": n})
+        raise error
+
+    return work
+
+
+def interrupting_the_commit(error: BaseException):  # type: ignore[no-untyped-def]
+    """A push that succeeds, but whose group's commit then raises ``error``."""
+
+    def work(session: Session) -> str:
+        def interrupt(_session: Session) -> None:
+            raise error
+
+        event.listen(session, "before_commit", interrupt)  # this group's session only
+        return "done"
+
+    return work
 
 
 def test_many_pushes_at_once_are_all_committed_in_arrival_order(db: Database) -> None:
@@ -126,3 +161,91 @@ def test_on_postgresql_a_group_holds_one_streets_pushes(db: Database) -> None:
     assert answers[1] == 1 and answers[3] == 2  # street A's group committed
     assert isinstance(answers[2], Exception) and isinstance(answers[4], Exception)  # B's failed together
     assert stored(db) == [1, 2]
+
+
+def test_a_push_raising_a_base_exception_fails_alone_and_the_writer_carries_on(db: Database) -> None:
+    writer = GroupWriter(db)
+    try:
+        group = [insert(1), interrupted(99, KeyboardInterrupt()), insert(2)]
+        answers = asyncio.run(held_group(writer, group))
+        assert answers[1] == 1 and answers[3] == 2
+        assert isinstance(answers[2], WriteInterrupted) and "KeyboardInterrupt" in str(answers[2])
+        assert isinstance(answers[2].__cause__, KeyboardInterrupt)
+        with pytest.raises(WriteInterrupted, match="SystemExit"):
+            answer(writer, interrupted(98, SystemExit(3)))
+        assert answer(writer, insert(3)) == 3
+    finally:
+        writer.stop()
+    assert stored(db) == [1, 2, 3]  # 99 and 98 went with their savepoints
+
+
+def test_a_commit_raising_a_base_exception_fails_the_whole_group_and_the_writer_carries_on(
+    db: Database,
+) -> None:
+    writer = GroupWriter(db)
+    try:
+        group = [insert(1), interrupting_the_commit(KeyboardInterrupt()), insert(2)]
+        answers = asyncio.run(held_group(writer, group))
+        assert answers[0] == "held"
+        assert all(isinstance(answer, WriteInterrupted) for answer in answers[1:])
+        assert "none of its pushes was applied" in str(answers[1])
+        assert stored(db) == []
+        assert answer(writer, insert(4)) == 4
+    finally:
+        writer.stop()
+    assert stored(db) == [4]
+
+
+def test_a_stopped_writer_answers_what_was_queued_and_refuses_later_pushes_at_once(db: Database) -> None:
+    writer = GroupWriter(db)
+
+    async def main() -> tuple[object, object]:
+        gate = threading.Event()
+        held = asyncio.ensure_future(writer.run(lambda _s: gate.wait(PATIENCE)))
+        await asyncio.sleep(0.05)
+        queued = asyncio.ensure_future(writer.run(insert(1)))
+        await asyncio.sleep(0.05)
+        stopping = asyncio.get_running_loop().run_in_executor(None, writer.stop)
+        await asyncio.sleep(0.05)  # the server is shutting down: the writer takes nothing new
+        with pytest.raises(WriterStopped) as refused:
+            await asyncio.wait_for(writer.run(insert(2)), 1)
+        gate.set()
+        await asyncio.wait_for(stopping, PATIENCE)
+        return await asyncio.wait_for(asyncio.gather(held, queued), PATIENCE), refused.value
+
+    (_, first), refused = asyncio.run(main())
+    assert first == 1  # queued before the stop: still committed and answered
+    assert isinstance(refused, WriterStopped) and refused.status == 503  # the phone keeps it and retries
+    with pytest.raises(WriterStopped):
+        answer(writer, insert(3))
+    assert stored(db) == [1]
+
+
+def test_a_writer_whose_loop_breaks_refuses_every_waiting_and_later_push_at_once(
+    db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    writer = GroupWriter(db)
+
+    def broken_loop(_pending: object) -> list[object]:
+        raise SystemExit("a bug in the writer itself")
+
+    async def main() -> list[object]:
+        gate = threading.Event()
+        held = asyncio.ensure_future(writer.run(lambda _s: gate.wait(PATIENCE)))
+        await asyncio.sleep(0.05)
+        monkeypatch.setattr(writer, "_take_group", broken_loop)  # the next group is never formed
+        waiting = [asyncio.ensure_future(writer.run(insert(n))) for n in (1, 2)]
+        await asyncio.sleep(0.05)
+        gate.set()
+        return await asyncio.wait_for(asyncio.gather(held, *waiting, return_exceptions=True), PATIENCE)
+
+    try:
+        held, *waiting = asyncio.run(main())
+        assert held is True
+        assert all(isinstance(refused, WriterStopped) for refused in waiting)
+        with pytest.raises(WriterStopped, match="internal error"):
+            answer(writer, insert(3))
+    finally:
+        writer.stop()
+    assert stored(db) == []
+    assert "the push writer stopped" in caplog.text

@@ -1,0 +1,118 @@
+"""Signing out against a real server process on 127.0.0.1: the server revokes the token, and a phone
+that cannot reach it is still signed out at once, with its unsent work kept for the next sign-in."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mobile import SyncClient, login, sign_out
+from mobile.session import AppContext, complete_sign_in
+from tests.server.world import PASSWORD, Server, Street, make_street
+
+from .test_e2e_sync import Launcher, file_reports, phone
+
+# a sign-out that waited for the server would wait at least the logout's read timeout (5 s)
+AT_ONCE_S = 2.0
+
+
+@pytest.fixture(scope="module")
+def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
+    running = Launcher(tmp_path_factory.mktemp("sign-out-server"))
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def street(launcher: Launcher) -> Iterator[Street]:
+    server = Server(
+        base_url=launcher.base, database_url=launcher.url, kind="sqlite", workdir=launcher.workdir
+    )
+    try:
+        yield make_street(server, "S")
+    finally:
+        server.close()
+
+
+def server_answers(launcher: Launcher, token: str) -> int:
+    """The status the server gives ``token`` for the street's reference data."""
+    response = httpx.get(
+        f"{launcher.base}/api/v1/reference", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    return response.status_code
+
+
+def told_the_server(ctx: AppContext) -> None:
+    """Wait for the sign-out's call to the server to end, however it ended."""
+    assert ctx.revoking is not None
+    ctx.revoking.join(timeout=30)
+    assert not ctx.revoking.is_alive()
+
+
+def sign_in_again(ctx: AppContext, launcher: Launcher, street: Street, who: str) -> SyncClient:
+    complete_sign_in(ctx, launcher.base, login(launcher.base, street.users[who]["username"], PASSWORD))
+    ctx.stop_sync()  # the test drives sync itself
+    return SyncClient(launcher.base, ctx.credentials.token)
+
+
+def test_signing_out_revokes_the_token_on_the_server(launcher, street, tmp_path: Path) -> None:
+    ctx = phone(tmp_path / "phone", launcher, street, "chief")
+    token = ctx.credentials.token()
+    assert token is not None and server_answers(launcher, token) == 200
+    file_reports(ctx, street, 1, seed=11)  # filed, not yet synced
+
+    assert sign_out(ctx) == 1
+    assert ctx.credentials.token() is None  # signed out on the phone at once
+    told_the_server(ctx)
+    assert server_answers(launcher, token) == 401  # whoever copied the token has nothing
+
+    # the unsent report stayed on the phone and goes up with the next sign-in
+    assert ctx.store.unacknowledged() == 1
+    synced = sign_in_again(ctx, launcher, street, "chief").sync_once(ctx.store)
+    assert (synced.acknowledged, synced.pending) == (1, 0)
+    ctx.close()
+
+
+def test_signing_out_while_the_server_is_down_signs_out_and_keeps_the_work(
+    launcher, street, tmp_path: Path
+) -> None:
+    ctx = phone(tmp_path / "phone", launcher, street, "chief2")
+    token = ctx.credentials.token()
+    assert token is not None
+    file_reports(ctx, street, 2, seed=12)
+    launcher.stop()
+    try:
+        assert sign_out(ctx) == 2  # no error although nobody answers
+        assert ctx.credentials.token() is None
+        told_the_server(ctx)  # gave up quietly: nothing raised on its thread either
+        assert ctx.store.unacknowledged() == 2
+    finally:
+        launcher.start()
+    # the server never heard of the sign-out: the token stays valid until it expires
+    assert server_answers(launcher, token) == 200
+    synced = sign_in_again(ctx, launcher, street, "chief2").sync_once(ctx.store)
+    assert (synced.acknowledged, synced.pending) == (2, 0)
+    ctx.close()
+
+
+def test_signing_out_does_not_wait_for_a_server_that_hangs(launcher, street, tmp_path: Path) -> None:
+    ctx = phone(tmp_path / "phone", launcher, street, "station")
+    assert launcher.process is not None
+    launcher.process.send_signal(signal.SIGSTOP)  # connections are taken, nothing is answered
+    try:
+        started = time.monotonic()
+        assert sign_out(ctx) == 0
+        assert time.monotonic() - started < AT_ONCE_S
+        assert ctx.credentials.token() is None
+    finally:
+        launcher.process.send_signal(signal.SIGCONT)
+    told_the_server(ctx)
+    ctx.close()
