@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
     false,
     text,
@@ -201,6 +202,9 @@ class EventRow(Base):
     args: Mapped[dict[str, Any]] = mapped_column(Json)
     # occurred_at as epoch seconds (server.facts.epoch): the report compares instants without parsing
     occurred_epoch: Mapped[float] = mapped_column(Double)
+    # the event's pull page entry (server.event_text), written once by the push: a pull joins these
+    # texts instead of rebuilding every event from the columns above (NULL: built from them)
+    wire: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class CaseRow(Base):

@@ -13,24 +13,23 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-try:  # the server's fast JSON writer; the phone never needs it
-    import orjson
-except ImportError:  # pragma: no cover - the server extra installs it
-    orjson = None  # type: ignore[assignment]
-
-from sqlalchemy import String, Text, cast, select, type_coerce
+import orjson
+from sqlalchemy import Connection, String, Text, cast, select, type_coerce
 from sqlalchemy.orm import Session
 
 from engine import Actor, Event, Role
-from shared import MAX_SEQ, PROTOCOL_VERSION, EventRecord, PullRequest, PullResponse, dumps
+from shared import MAX_SEQ, PROTOCOL_VERSION, EventRecord, PullRequest, PullResponse
 
 from .auth import CurrentUser
+from .driver import Driver
 from .errors import ApiError
+from .event_text import entry, iso_utc
 from .models import Device, EventRow, StreetCounter
 
 __all__ = [
+    "PullPage",
     "decode_cursor",
     "encode_cursor",
     "read_pull",
@@ -39,9 +38,7 @@ __all__ = [
     "row_to_event",
 ]
 
-_counters = StreetCounter.__table__
 _events = EventRow.__table__
-_devices = Device.__table__
 
 # --- cursors ---------------------------------------------------------------------------------------
 
@@ -137,11 +134,20 @@ _PULL_COLUMNS = (
     _events.c.department_id,
     _events.c.role,
     _events.c.occurred_at,
-    _events.c.received_at,
     cast(_events.c.args, Text),
+    _events.c.received_at,
 )
 # SQLite keeps a datetime as text in UTC: read it as stored and write its ISO form without parsing it
-_SQLITE_PULL_COLUMNS = (*_PULL_COLUMNS[:10], type_coerce(_events.c.received_at, String), _PULL_COLUMNS[11])
+_SQLITE_PULL_COLUMNS = (*_PULL_COLUMNS[:11], type_coerce(_events.c.received_at, String))
+# the page's statements (server.driver); the stored page entries come as bytes, to be joined without
+# decoding them (SQLite: read as a blob; PostgreSQL: converted to UTF-8 bytes)
+_HEAD = "SELECT value FROM street_counters WHERE street_id = ?"
+_DEVICE = "SELECT user_id, last_seq FROM devices WHERE device_id = ?"
+_ENTRIES = (
+    "SELECT street_seq, {wire} FROM events WHERE street_id = ? AND street_seq > ? ORDER BY street_seq LIMIT ?"
+)
+_SQLITE_ENTRIES = _ENTRIES.format(wire="CAST(wire AS BLOB)")
+_PG_ENTRIES = _ENTRIES.format(wire="convert_to(wire, 'UTF8')")
 
 
 def _sqlite_moment(text: str | None) -> str | None:
@@ -155,86 +161,69 @@ def _sqlite_moment(text: str | None) -> str | None:
 
 
 def _moment(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+    return None if value is None else iso_utc(value)
 
 
-def read_pull_json(session: Session, user: CurrentUser, request: PullRequest) -> bytes:
-    """``read_pull``'s answer as the JSON bytes ``dumps`` would write (the same fields and values).
+class PullPage(NamedTuple):
+    """A pull answer's JSON bytes (what ``dumps(read_pull(...))`` says) and, for the response
+    headers, its cursor and whether more follows."""
 
-    The page goes from plain column tuples straight to wire objects: no ORM rows, no engine events,
-    ``args`` passed through as stored, the whole page serialized once.
+    body: bytes
+    cursor: str
+    has_more: bool
+
+
+def read_pull_json(session: Session, user: CurrentUser, request: PullRequest) -> PullPage:
+    """``read_pull``'s answer as JSON bytes with the same fields and values, built without protocol
+    objects: each event's stored page entry (``events.wire``) joined as it is, or, for a page with
+    a row stored without one, the entries built from plain column tuples and serialized once.
     """
     after = decode_cursor(request.cursor, user.street_id)
-    connection = session.connection()
-    head = connection.execute(
-        select(_counters.c.value).where(_counters.c.street_id == user.street_id)
-    ).scalar_one()
+    driver = Driver(session)
+    (head,) = driver.first(_HEAD, (user.street_id,)) or (0,)
     if after > head:
         raise ApiError(400, "bad_cursor", "the cursor is ahead of this server; pull from the start")
-    device = connection.execute(
-        select(_devices.c.user_id, _devices.c.last_seq).where(_devices.c.device_id == request.device_id)
-    ).first()
-    if device is not None and device.user_id != user.id:
+    device = driver.first(_DEVICE, (request.device_id,))
+    if device is not None and device[0] != user.id:
         raise ApiError(403, "device_taken", "this device id belongs to another user; sign in again")
+    # plain driver tuples: a page is a few thousand rows, and result objects would cost more than SQLite
+    rows = driver.rows(
+        _SQLITE_ENTRIES if driver.sqlite else _PG_ENTRIES, (user.street_id, after, request.limit + 1)
+    )
+    has_more = len(rows) > request.limit
+    if has_more:
+        del rows[request.limit :]
+    if all(wire is not None for _, wire in rows):
+        events = orjson.Fragment(b"[" + b",".join([wire for _, wire in rows]) + b"]")
+    else:  # rows stored before events.wire, or by hand
+        in_street = (_events.c.street_id == user.street_id, _events.c.street_seq > after)
+        events = _entries_from_columns(session.connection(), in_street, request.limit, driver.sqlite)
+    cursor = encode_cursor(user.street_id, rows[-1][0] if rows else after)
+    body = {
+        "protocol_version": PROTOCOL_VERSION,
+        "events": events,
+        "cursor": cursor,
+        "has_more": has_more,
+        "last_seq": device[1] if device is not None else 0,
+    }
+    return PullPage(orjson.dumps(body), cursor, has_more)
+
+
+def _entries_from_columns(
+    connection: Connection, in_street: tuple[Any, ...], limit: int, sqlite: bool
+) -> list[dict[str, Any]]:
+    """The page's entries built from the events' columns, ``args`` passed through as stored."""
     # a page makes a few objects per event and keeps them all: the cyclic collector would walk the
     # whole heap again and again while it is built (half the pull's time); it runs after instead
     with _collector_paused():
-        sqlite = connection.dialect.name == "sqlite"
         rows = connection.execute(
             select(*(_SQLITE_PULL_COLUMNS if sqlite else _PULL_COLUMNS))
-            .where(_events.c.street_id == user.street_id, _events.c.street_seq > after)
+            .where(*in_street)
             .order_by(_events.c.street_seq)
-            .limit(request.limit + 1)
+            .limit(limit)
         ).all()
-        has_more = len(rows) > request.limit
-        if has_more:
-            del rows[request.limit :]
-        raw = _raw_json if orjson is not None else json.loads
         moment = _sqlite_moment if sqlite else _moment
-        events = [
-            {
-                "position": seq,
-                "event": {
-                    "id": event_id,
-                    "case_id": case_id,
-                    "name": name,
-                    "actor": {
-                        "user_id": actor_id,
-                        "street_id": street_id,
-                        "community_id": community_id,
-                        "department_id": department_id,
-                    },
-                    "role": role,
-                    "occurred_at": occurred_at,
-                    "args": raw(args),
-                    "received_at": moment(received_at),
-                },
-            }
-            for (
-                seq,
-                event_id,
-                case_id,
-                name,
-                actor_id,
-                street_id,
-                community_id,
-                department_id,
-                role,
-                occurred_at,
-                received_at,
-                args,
-            ) in rows
-        ]
-        body = {
-            "protocol_version": PROTOCOL_VERSION,
-            "events": events,
-            "cursor": encode_cursor(user.street_id, rows[-1][0] if rows else after),
-            "has_more": has_more,
-            "last_seq": device.last_seq if device is not None else 0,
-        }
-        if orjson is not None:
-            return orjson.dumps(body)
-        return dumps(body)
+        return [entry(*row[:10], _raw_json(row[10]), moment(row[11])) for row in rows]
 
 
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))

@@ -51,6 +51,7 @@ from .auth import CurrentUser
 from .db import json_text
 from .driver import Driver, insert_rows, update_rows
 from .errors import ApiError
+from .event_text import entry_text
 from .facts import StepVisits, epoch, facts
 
 __all__ = [
@@ -89,13 +90,18 @@ _EVENT_COLUMNS = (
     "occurred_epoch",
     "received_at",
     "args",
+    "wire",
 )
 _ANSWER_COLUMNS = ("id", "device_id", "seq", "status", "code", "message_zh", "message_en", "processed_at")
 
 
-def _event_row(event: Event, args_json: str, street_seq: int, received_at: Any) -> tuple[Any, ...]:
-    """The ``events`` row of an applied event, in ``_EVENT_COLUMNS`` order."""
+def _event_row(
+    event: Event, args_json: str, street_seq: int, received_at: Any, now: datetime
+) -> tuple[Any, ...]:
+    """The ``events`` row of an applied event, in ``_EVENT_COLUMNS`` order, with its pull entry."""
     actor = event.actor
+    occurred_at = event.occurred_at.isoformat()
+    role = event.role.value
     return (
         actor.street_id,
         street_seq,
@@ -103,13 +109,27 @@ def _event_row(event: Event, args_json: str, street_seq: int, received_at: Any) 
         event.case_id,
         event.name,
         actor.user_id,
-        event.role.value,
+        role,
         actor.community_id,
         actor.department_id,
-        event.occurred_at.isoformat(),
+        occurred_at,
         epoch(event.occurred_at),
         received_at,
         args_json,
+        entry_text(
+            street_seq,
+            event.id,
+            event.case_id,
+            event.name,
+            actor.user_id,
+            actor.street_id,
+            actor.community_id,
+            actor.department_id,
+            role,
+            occurred_at,
+            args_json,
+            now,
+        ),
     )
 
 
@@ -391,7 +411,7 @@ def apply_push(
             "events",
             _EVENT_COLUMNS,
             [
-                _event_row(event, text, counter + i, received_at)
+                _event_row(event, text, counter + i, received_at, now)
                 for i, (event, text) in enumerate(zip(batch.events, batch.args_json, strict=True), start=1)
             ],
         )

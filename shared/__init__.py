@@ -18,6 +18,8 @@ from .constants import (
     MAX_SEQ,
     PHOTO_PATH,
     PROTOCOL_VERSION,
+    PULL_CURSOR_HEADER,
+    PULL_HAS_MORE_HEADER,
     PULL_PATH,
     PUSH_PATH,
 )
@@ -45,6 +47,8 @@ __all__ = [
     "MAX_SEQ",
     "PHOTO_PATH",
     "PROTOCOL_VERSION",
+    "PULL_CURSOR_HEADER",
+    "PULL_HAS_MORE_HEADER",
     "PULL_PATH",
     "PUSH_PATH",
     "ErrorBody",

@@ -17,6 +17,8 @@ __all__ = [
     "MAX_SEQ",
     "PHOTO_PATH",
     "PROTOCOL_VERSION",
+    "PULL_CURSOR_HEADER",
+    "PULL_HAS_MORE_HEADER",
     "PULL_PATH",
     "PUSH_PATH",
 ]
@@ -25,6 +27,10 @@ PROTOCOL_VERSION: int = 1
 
 PUSH_PATH: str = "/api/v1/sync/push"
 PULL_PATH: str = "/api/v1/sync/pull"
+# A pull answer's ``cursor`` and ``has_more`` again, as response headers: a client can ask for the
+# next page before it has parsed this one (the body stays the whole answer; the headers may be absent).
+PULL_CURSOR_HEADER: str = "Roadchief-Cursor"
+PULL_HAS_MORE_HEADER: str = "Roadchief-Has-More"
 LOGIN_PATH: str = "/api/v1/auth/login"
 # A template: fill with ``PHOTO_PATH.format(sha256=digest)``; photos are content-addressed.
 PHOTO_PATH: str = "/api/v1/photos/{sha256}"

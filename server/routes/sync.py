@@ -8,12 +8,20 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from shared import PULL_PATH, PUSH_PATH, PullRequest, PushRequest, PushResponse
+from shared import (
+    PULL_CURSOR_HEADER,
+    PULL_HAS_MORE_HEADER,
+    PULL_PATH,
+    PUSH_PATH,
+    PullRequest,
+    PushRequest,
+    PushResponse,
+)
 from shared.errors import MalformedPayload
 
 from ..auth import Authenticated
 from ..errors import ApiError, error_responses
-from ..pull import read_pull_json
+from ..pull import PullPage, read_pull_json
 from ..schemas import PullBody, PullResult, PushBody, PushResult
 from ..sync import apply_push
 from ..wire import read_json, write_json
@@ -88,8 +96,11 @@ async def pull(request: Request, user: Authenticated) -> Response:
     message = PullRequest.from_dict(await _json(request))
     state = request.app.state
 
-    def work() -> bytes:
+    def work() -> PullPage:
         with state.db.read() as session:
             return read_pull_json(session, user, message)
 
-    return Response(await run_in_threadpool(work), media_type="application/json")
+    page = await run_in_threadpool(work)
+    # the cursor again in the headers: a phone can ask for the next page before it parses this one
+    headers = {PULL_CURSOR_HEADER: page.cursor, PULL_HAS_MORE_HEADER: "true" if page.has_more else "false"}
+    return Response(page.body, media_type="application/json", headers=headers)

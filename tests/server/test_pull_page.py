@@ -43,7 +43,7 @@ def _pages(street: Street, world: World, after_cursor: str | None, limit: int) -
         while True:
             request = PullRequest(PROTOCOL_VERSION, reader.device_id, cursor, limit)
             with db.read() as session:
-                fast = read_pull_json(session, user, request)
+                fast = read_pull_json(session, user, request).body
             with db.read() as session:
                 slow = dumps(read_pull(session, user, request))
             pages.append((fast, slow))
@@ -223,3 +223,92 @@ def test_stored_args_pass_through_unchanged() -> None:
     for text in ('{"a":1,"b":[1.5,"x"]}', '{"d": "\\u4e2d", "n": 100000000000000000000000000000}', "{}"):
         written = orjson.dumps({"args": _raw_json(text)})
         assert json.loads(written) == {"args": json.loads(text)}
+
+
+def test_a_pushed_event_is_stored_with_its_page_entry(world: World) -> None:
+    """The push writes each event's pull entry once (``events.wire``); it says what ``dumps``
+    writes for that event, Chinese, quotes and floats included."""
+    from sqlalchemy import select
+
+    from server.models import EventRow
+    from server.pull import row_to_event
+    from shared import EventRecord, dumps, loads
+
+    a = world.a
+    case_id = a.report(
+        description='路面 "坑洼" \\ 30 厘米\n', location={"lat": 39.9307, "lon": 116.19069999999999}
+    )
+    a.walk(case_id, "dispatch", "accept")
+    db = world.server.database()
+    try:
+        with db.read() as session:
+            rows = list(session.scalars(select(EventRow).where(EventRow.case_id == case_id)))
+    finally:
+        db.dispose()
+    assert [row.name for row in rows] == ["report", "dispatch", "accept"]
+    for row in rows:
+        assert row.wire is not None
+        record = EventRecord(event=row_to_event(row), position=row.street_seq)
+        assert loads(row.wire.encode()) == loads(dumps(record))
+        if db.sqlite:  # PostgreSQL gives jsonb args back re-spaced; the texts differ only there
+            assert row.wire.encode() == dumps(record)
+
+
+def test_the_migration_writes_the_entries_the_push_writes(world: World) -> None:
+    """Events stored before ``events.wire`` get their entry from the 0004 backfill: the same text."""
+    import importlib
+
+    from sqlalchemy import select, update
+
+    from server.models import EventRow
+    from shared import loads
+
+    a = world.a
+    case_id = a.report(description="井盖缺失 🚧", location={"lat": 1e-07, "lon": -2.5})
+    a.walk(case_id, "dispatch", "accept")
+    migration = importlib.import_module("server.migrations.versions.0004_event_wire")
+    db = world.server.database()
+    try:
+        with db.read() as session:
+            pushed = {p: w for p, w in session.execute(select(EventRow.position, EventRow.wire))}
+        with db.write() as session:
+            session.execute(update(EventRow).values(wire=None))
+            migration._backfill(session.connection())
+        with db.read() as session:
+            backfilled = {p: w for p, w in session.execute(select(EventRow.position, EventRow.wire))}
+    finally:
+        db.dispose()
+    pushed = {p: w for p, w in pushed.items() if w is not None}  # rows stored by hand have none
+    assert len(pushed) >= 3 and None not in backfilled.values()
+    assert {p: loads(backfilled[p].encode()) for p in pushed} == {
+        p: loads(w.encode()) for p, w in pushed.items()
+    }
+    if db.sqlite:
+        assert {p: backfilled[p] for p in pushed} == pushed
+
+
+def test_the_next_cursor_is_also_in_the_headers(world: World) -> None:
+    """A phone can ask for the next page before it parses this one: cursor and has_more are
+    repeated as response headers, the same as in the body."""
+    from shared import PROTOCOL_VERSION, PULL_CURSOR_HEADER, PULL_HAS_MORE_HEADER, PULL_PATH
+
+    a = world.a
+    for _ in range(3):
+        a.report()
+    reader = a.phone("supervisor")
+    cursor, pages = None, 0
+    while True:
+        body = {
+            "protocol_version": PROTOCOL_VERSION,
+            "device_id": reader.device_id,
+            "cursor": cursor,
+            "limit": 2,
+        }
+        response = reader.api.post(PULL_PATH, body)
+        page = reader.api.ok(response)
+        assert response.headers[PULL_CURSOR_HEADER] == page["cursor"]
+        assert response.headers[PULL_HAS_MORE_HEADER] == ("true" if page["has_more"] else "false")
+        cursor, pages = page["cursor"], pages + 1
+        if not page["has_more"]:
+            break
+    assert pages >= 2

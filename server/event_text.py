@@ -1,0 +1,90 @@
+"""An event as the pull sends it, written once: ``{"position": …, "event": {…}}`` in wire JSON.
+
+An event never changes after the push stored it, so the push writes its page entry beside its
+columns (``events.wire``) and a pull joins stored texts instead of building every event again
+from a dozen columns (server.pull). The entry is what ``shared.dumps`` writes for an
+``EventRecord``: the same keys in the same order, compact, non-ASCII as is, ``args`` as the JSON
+text the phone's mutation was checked as.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+__all__ = ["entry", "entry_text", "iso_utc"]
+
+
+def iso_utc(value: datetime) -> str:
+    """``received_at`` as the wire writes it: ISO-8601 in UTC (``+00:00``), microseconds if any."""
+    return value.astimezone(UTC).isoformat()
+
+
+def entry(
+    position: int,
+    event_id: str,
+    case_id: str,
+    name: str,
+    actor_id: str,
+    street_id: str,
+    community_id: str | None,
+    department_id: str | None,
+    role: str,
+    occurred_at: str,
+    args: Any,
+    received_at: str | None,
+) -> dict[str, Any]:
+    """One page entry as a dict in wire order; ``args`` may be an ``orjson.Fragment`` of stored text."""
+    return {
+        "position": position,
+        "event": {
+            "id": event_id,
+            "case_id": case_id,
+            "name": name,
+            "actor": {
+                "user_id": actor_id,
+                "street_id": street_id,
+                "community_id": community_id,
+                "department_id": department_id,
+            },
+            "role": role,
+            "occurred_at": occurred_at,
+            "args": args,
+            "received_at": received_at,
+        },
+    }
+
+
+def entry_text(
+    position: int,
+    event_id: str,
+    case_id: str,
+    name: str,
+    actor_id: str,
+    street_id: str,
+    community_id: str | None,
+    department_id: str | None,
+    role: str,
+    occurred_at: str,
+    args_json: str,
+    received_at: datetime,
+) -> str:
+    """The entry's JSON text, as stored in ``events.wire``; ``args_json`` is put in as it is."""
+    return orjson.dumps(
+        entry(
+            position,
+            event_id,
+            case_id,
+            name,
+            actor_id,
+            street_id,
+            community_id,
+            department_id,
+            role,
+            occurred_at,
+            orjson.Fragment(args_json),
+            iso_utc(received_at),
+        )
+    ).decode()
