@@ -12,9 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
-__all__ = ["entry", "entry_text", "iso_utc"]
+__all__ = ["entry", "iso_utc"]
 
 
 def iso_utc(value: datetime) -> str:
@@ -36,7 +34,8 @@ def entry(
     args: Any,
     received_at: str | None,
 ) -> dict[str, Any]:
-    """One page entry as a dict in wire order; ``args`` may be an ``orjson.Fragment`` of stored text."""
+    """One page entry as a dict in wire order, for orjson; ``args`` may be an ``orjson.Fragment``
+    of stored JSON text, put in as it is."""
     return {
         "position": position,
         "event": {
@@ -55,36 +54,3 @@ def entry(
             "received_at": received_at,
         },
     }
-
-
-def entry_text(
-    position: int,
-    event_id: str,
-    case_id: str,
-    name: str,
-    actor_id: str,
-    street_id: str,
-    community_id: str | None,
-    department_id: str | None,
-    role: str,
-    occurred_at: str,
-    args_json: str,
-    received_at: datetime,
-) -> str:
-    """The entry's JSON text, as stored in ``events.wire``; ``args_json`` is put in as it is."""
-    return orjson.dumps(
-        entry(
-            position,
-            event_id,
-            case_id,
-            name,
-            actor_id,
-            street_id,
-            community_id,
-            department_id,
-            role,
-            occurred_at,
-            orjson.Fragment(args_json),
-            iso_utc(received_at),
-        )
-    ).decode()

@@ -19,11 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-try:  # the server's fast JSON writer; the phone never needs it
-    import orjson
-except ImportError:  # pragma: no cover - the server extra installs it
-    orjson = None  # type: ignore[assignment]
-
+import orjson
 from sqlalchemy.orm import Session
 
 from engine import (
@@ -51,7 +47,7 @@ from .auth import CurrentUser
 from .db import json_text
 from .driver import Driver, insert_rows, update_rows
 from .errors import ApiError
-from .event_text import entry_text
+from .event_text import entry, iso_utc
 from .facts import StepVisits, epoch, facts
 
 __all__ = [
@@ -96,7 +92,7 @@ _ANSWER_COLUMNS = ("id", "device_id", "seq", "status", "code", "message_zh", "me
 
 
 def _event_row(
-    event: Event, args_json: str, street_seq: int, received_at: Any, now: datetime
+    event: Event, args_json: str, street_seq: int, received_at: Any, received_iso: str
 ) -> tuple[Any, ...]:
     """The ``events`` row of an applied event, in ``_EVENT_COLUMNS`` order, with its pull entry."""
     actor = event.actor
@@ -116,20 +112,22 @@ def _event_row(
         epoch(event.occurred_at),
         received_at,
         args_json,
-        entry_text(
-            street_seq,
-            event.id,
-            event.case_id,
-            event.name,
-            actor.user_id,
-            actor.street_id,
-            actor.community_id,
-            actor.department_id,
-            role,
-            occurred_at,
-            args_json,
-            now,
-        ),
+        orjson.dumps(
+            entry(
+                street_seq,
+                event.id,
+                event.case_id,
+                event.name,
+                actor.user_id,
+                actor.street_id,
+                actor.community_id,
+                actor.department_id,
+                role,
+                occurred_at,
+                orjson.Fragment(args_json),
+                received_iso,
+            )
+        ).decode(),
     )
 
 
@@ -404,6 +402,7 @@ def apply_push(
 
     # 4. write everything with a few executemany calls; the edge commits
     received_at = driver.moment(now)
+    received_iso = iso_utc(now)
     if batch.events:
         driver.run(_SET_COUNTER, (counter + len(batch.events), user.street_id))
         insert_rows(
@@ -411,7 +410,7 @@ def apply_push(
             "events",
             _EVENT_COLUMNS,
             [
-                _event_row(event, text, counter + i, received_at, now)
+                _event_row(event, text, counter + i, received_at, received_iso)
                 for i, (event, text) in enumerate(zip(batch.events, batch.args_json, strict=True), start=1)
             ],
         )
@@ -449,12 +448,10 @@ def _out_of_order(mutation: Mutation, seq_taken: bool) -> MutationResult:
 
 def _snapshot_json(data: dict[str, Any]) -> str:
     """A snapshot's JSON text: orjson when it can (a snapshot holds no integer beyond 64 bits)."""
-    if orjson is not None:
-        try:
-            return orjson.dumps(data).decode()
-        except TypeError:  # pragma: no cover - an integer orjson cannot write
-            pass
-    return json_text(data)
+    try:
+        return orjson.dumps(data).decode()
+    except TypeError:  # pragma: no cover - an integer orjson cannot write
+        return json_text(data)
 
 
 def _write_snapshots(driver: Driver, batch: _Batch) -> None:

@@ -16,3 +16,7 @@ os.environ.setdefault("KIVY_NO_FILELOG", "1")
 os.environ.setdefault("KIVY_HOME", str(ROOT / ".kivyhome"))
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+
+from .server_process import launcher, street  # noqa: E402  (fixtures, after the Kivy setup above)
+
+__all__ = ["launcher", "street"]

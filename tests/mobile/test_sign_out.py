@@ -5,41 +5,19 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from mobile import SyncClient, login, sign_out
 from mobile.session import AppContext, complete_sign_in
-from tests.server.world import PASSWORD, Server, Street, make_street
+from tests.server.world import PASSWORD, Street
 
-from .test_e2e_sync import Launcher, file_reports, phone
+from .server_process import Launcher
+from .test_e2e_sync import file_reports, phone
 
 # a sign-out that waited for the server would wait at least the logout's read timeout (5 s)
 AT_ONCE_S = 2.0
-
-
-@pytest.fixture(scope="module")
-def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
-    running = Launcher(tmp_path_factory.mktemp("sign-out-server"))
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture(scope="module")
-def street(launcher: Launcher) -> Iterator[Street]:
-    server = Server(
-        base_url=launcher.base, database_url=launcher.url, kind="sqlite", workdir=launcher.workdir
-    )
-    try:
-        yield make_street(server, "S")
-    finally:
-        server.close()
 
 
 def server_answers(launcher: Launcher, token: str) -> int:
