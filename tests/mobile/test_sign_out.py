@@ -14,7 +14,7 @@ from mobile.session import AppContext, complete_sign_in
 from tests.server.world import PASSWORD, Street
 
 from .server_process import Launcher
-from .test_e2e_sync import file_reports, phone
+from .test_e2e_sync import assert_held_once, file_reports, phone, server_api
 
 # a sign-out that waited for the server would wait at least the logout's read timeout (5 s)
 AT_ONCE_S = 2.0
@@ -41,11 +41,23 @@ def sign_in_again(ctx: AppContext, launcher: Launcher, street: Street, who: str)
     return SyncClient(launcher.base, ctx.credentials.token)
 
 
+def goes_up_once(
+    ctx: AppContext, launcher: Launcher, street: Street, who: str, case_ids: list[str], photos: dict[str, str]
+) -> None:
+    """After signing in again the kept reports reach the server, each once. The sign-in starts a
+    background sync that may send them before the test's own sync: either way, once."""
+    synced = sign_in_again(ctx, launcher, street, who).sync_once(ctx.store)
+    assert synced.pending == 0 and ctx.store.unacknowledged() == 0
+    with server_api(launcher, ctx) as api:
+        assert_held_once(api, case_ids, photos)
+    ctx.close()
+
+
 def test_signing_out_revokes_the_token_on_the_server(launcher, street, tmp_path: Path) -> None:
     ctx = phone(tmp_path / "phone", launcher, street, "chief")
     token = ctx.credentials.token()
     assert token is not None and server_answers(launcher, token) == 200
-    file_reports(ctx, street, 1, seed=11)  # filed, not yet synced
+    case_ids, photos = file_reports(ctx, street, 1, seed=11)  # filed, not yet synced
 
     assert sign_out(ctx) == 1
     assert ctx.credentials.token() is None  # signed out on the phone at once
@@ -54,9 +66,7 @@ def test_signing_out_revokes_the_token_on_the_server(launcher, street, tmp_path:
 
     # the unsent report stayed on the phone and goes up with the next sign-in
     assert ctx.store.unacknowledged() == 1
-    synced = sign_in_again(ctx, launcher, street, "chief").sync_once(ctx.store)
-    assert (synced.acknowledged, synced.pending) == (1, 0)
-    ctx.close()
+    goes_up_once(ctx, launcher, street, "chief", case_ids, photos)
 
 
 def test_signing_out_while_the_server_is_down_signs_out_and_keeps_the_work(
@@ -65,7 +75,7 @@ def test_signing_out_while_the_server_is_down_signs_out_and_keeps_the_work(
     ctx = phone(tmp_path / "phone", launcher, street, "chief2")
     token = ctx.credentials.token()
     assert token is not None
-    file_reports(ctx, street, 2, seed=12)
+    case_ids, photos = file_reports(ctx, street, 2, seed=12)
     launcher.stop()
     try:
         assert sign_out(ctx) == 2  # no error although nobody answers
@@ -76,9 +86,7 @@ def test_signing_out_while_the_server_is_down_signs_out_and_keeps_the_work(
         launcher.start()
     # the server never heard of the sign-out: the token stays valid until it expires
     assert server_answers(launcher, token) == 200
-    synced = sign_in_again(ctx, launcher, street, "chief2").sync_once(ctx.store)
-    assert (synced.acknowledged, synced.pending) == (2, 0)
-    ctx.close()
+    goes_up_once(ctx, launcher, street, "chief2", case_ids, photos)
 
 
 def test_signing_out_does_not_wait_for_a_server_that_hangs(launcher, street, tmp_path: Path) -> None:
