@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        _freeze_startup_objects()
         yield
         writer.stop()
         db.dispose()
@@ -92,6 +94,17 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     if photo_router is not None:
         app.include_router(photo_router)
     return app
+
+
+def _freeze_startup_objects() -> None:
+    """Move what startup built (modules, the app and its routes, models, table metadata, the
+    engine's transition tables) out of the cyclic garbage collector's sight: it lives as long as
+    the process, yet every full collection walked all of it again, pausing the server for tens of
+    milliseconds while pushes waited (bench/load.py: p99 of 32 back-to-back pushers 234 → 153 ms
+    once frozen). Objects still die when nothing refers to them; only cycles among them would be
+    kept, and startup builds none that it drops."""
+    gc.collect()
+    gc.freeze()
 
 
 def _photo_store(settings: Settings) -> Any:

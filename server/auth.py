@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -168,7 +169,7 @@ def revoke_token(session: Session, token_hash: str) -> None:
     )
 
 
-def user_for_token(where: Session | Connection, token: str) -> CurrentUser | None:
+def user_for_token(where: Session | Connection | sqlite3.Connection, token: str) -> CurrentUser | None:
     """The active user a live token belongs to, or None (unknown, expired, revoked, deactivated)."""
     if not token or len(token) > 256:
         return None
@@ -233,6 +234,9 @@ async def current_user(
 
 
 def _lookup(db: Database, token: str) -> CurrentUser | None:
+    if db.sqlite:
+        with db.lookup() as raw:
+            return user_for_token(raw, token)
     with db.read_engine.connect() as connection:
         return user_for_token(connection, token)
 

@@ -10,6 +10,7 @@ run concurrently and serialize per street on the street's counter row.
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,6 +75,9 @@ class Database:
         self.write_engine = make_engine(url, write=True)
         self.read_engine = make_engine(url, write=False) if self.sqlite else self.write_engine
         self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
+        # SQLite: one reader connection kept checked out for one-statement reads (Database.lookup)
+        self._lookup_lock = threading.Lock()
+        self._lookup_fairy: Any = None
         self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
@@ -99,7 +103,26 @@ class Database:
             if lock is not None:
                 lock.release()
 
+    @contextmanager
+    def lookup(self) -> Iterator[sqlite3.Connection]:
+        """SQLite only: a reader's DB-API connection for one-statement reads, in autocommit (each
+        statement reads the latest commit), kept from one call to the next.
+
+        The token lookup runs on every request: checking a connection out of SQLAlchemy's pool and
+        back in for it cost more than the read (bench/load.py, py-spy).
+        """
+        if not self.sqlite:
+            raise RuntimeError("Database.lookup is for SQLite; use a pooled connection")
+        with self._lookup_lock:
+            if self._lookup_fairy is None:
+                self._lookup_fairy = self.read_engine.raw_connection()
+            yield self._lookup_fairy.driver_connection
+
     def dispose(self) -> None:
+        with self._lookup_lock:
+            if self._lookup_fairy is not None:
+                self._lookup_fairy.close()  # back to the pool, which dispose() then closes
+                self._lookup_fairy = None
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()

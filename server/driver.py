@@ -20,6 +20,7 @@ What the column types would have done, per dialect:
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -40,7 +41,13 @@ class Driver:
 
     __slots__ = ("_dbapi", "lock", "name", "sqlite")
 
-    def __init__(self, where: Connection | Session) -> None:
+    def __init__(self, where: Connection | Session | sqlite3.Connection) -> None:
+        if isinstance(where, sqlite3.Connection):  # a connection of our own (Database.lookup)
+            self.name = "sqlite"
+            self.sqlite = True
+            self.lock = ""
+            self._dbapi = where
+            return
         connection = where.connection() if isinstance(where, Session) else where
         self.name = connection.dialect.name
         self.sqlite = self.name == "sqlite"

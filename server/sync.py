@@ -446,12 +446,17 @@ def _out_of_order(mutation: Mutation, seq_taken: bool) -> MutationResult:
     return MutationResult(mutation.id, mutation.seq, MutationStatus.REJECTED, code, zh, en)
 
 
-def _snapshot_json(data: dict[str, Any]) -> str:
-    """A snapshot's JSON text: orjson when it can (a snapshot holds no integer beyond 64 bits)."""
+def _snapshot_json(record: Record) -> str:
+    """A snapshot's JSON text, ``record.to_dict()`` as compact JSON.
+
+    orjson writes the frozen dataclass itself, field by field in the order ``to_dict`` lists them
+    (enums as values, datetimes as ISO-8601, tuples as arrays), without building the dictionary
+    first; tests/server/test_snapshots.py holds the two texts equal.
+    """
     try:
-        return orjson.dumps(data).decode()
+        return orjson.dumps(record).decode()
     except TypeError:  # pragma: no cover - an integer orjson cannot write
-        return json_text(data)
+        return json_text(record.to_dict())
 
 
 def _write_snapshots(driver: Driver, batch: _Batch) -> None:
@@ -471,7 +476,7 @@ def _write_snapshots(driver: Driver, batch: _Batch) -> None:
             values = (
                 record.state.value,
                 record.version,
-                _snapshot_json(record.to_dict()),
+                _snapshot_json(record),
                 *record_facts.values(),
             )
             if slot.in_db:

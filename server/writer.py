@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from .db import Database
+from .driver import Driver
 from .errors import ApiError
 
 __all__ = ["GroupWriter", "WriteInterrupted", "WriterStopped"]
@@ -185,19 +186,23 @@ class GroupWriter:
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         try:
             with self.db.write() as session:
+                driver = Driver(session)
                 for job in group:
-                    savepoint = session.begin_nested()
+                    # plain SQL through the driver: SQLAlchemy's begin_nested() and its commit cost
+                    # more than a small push itself (bench/load.py, py-spy); the session never sees
+                    # the savepoint, and nothing a push does goes through the ORM
+                    driver.run(_SAVEPOINT)
                     try:
                         result = job.work(session)
                     except Exception as exc:  # this push's own failure: undo it alone
-                        savepoint.rollback()
+                        driver.run(_ROLLBACK_TO)
                         outcomes.append((job, None, exc))
                     except BaseException as exc:  # not the push's to end the writer: undo it alone
-                        savepoint.rollback()
+                        driver.run(_ROLLBACK_TO)
                         outcomes.append((job, None, _interrupted(exc, _PUSH_INTERRUPTED)))
                     else:
-                        savepoint.commit()
                         outcomes.append((job, result, None))
+                    driver.run(_RELEASE)
         except Exception as exc:  # the commit (or the transaction) failed: nothing of the group stands
             for job in group:
                 _settle(job, None, exc)
@@ -208,6 +213,11 @@ class GroupWriter:
             return
         for job, result, error in outcomes:
             _settle(job, result, error)
+
+
+_SAVEPOINT = "SAVEPOINT push"
+_ROLLBACK_TO = "ROLLBACK TO SAVEPOINT push"  # the savepoint stays open: released after
+_RELEASE = "RELEASE SAVEPOINT push"
 
 
 def _interrupted(cause: BaseException, message: str) -> WriteInterrupted:

@@ -36,6 +36,7 @@ __all__ = [
     "loads",
     "new_id",
     "parse_datetime",
+    "within_depth",
 ]
 
 
@@ -249,6 +250,12 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 def check_depth(obj: Any) -> None:
     """Refuse a parsed document nested deeper than ``MAX_JSON_DEPTH`` (``loads`` checks it too)."""
+    if not within_depth(obj, MAX_JSON_DEPTH):
+        raise MalformedPayload(f"not valid JSON: nested deeper than {MAX_JSON_DEPTH}")
+
+
+def within_depth(obj: Any, limit: int) -> bool:
+    """Whether a parsed document's objects and arrays nest no deeper than ``limit``."""
     # Iterative, so that checking a deep document cannot itself overflow the stack.
     stack: list[tuple[Any, int]] = [(obj, 1)]
     while stack:
@@ -260,12 +267,13 @@ def check_depth(obj: Any) -> None:
             children = value
         else:
             continue
-        if depth > MAX_JSON_DEPTH:
-            raise MalformedPayload(f"not valid JSON: nested deeper than {MAX_JSON_DEPTH}")
+        if depth > limit:
+            return False
         for child in children:
             kind = type(child)
             if kind is dict or kind is list:
                 stack.append((child, depth + 1))
+    return True
 
 
 # --- field checks shared with shared.protocol ------------------------------------------------------

@@ -22,7 +22,8 @@ of the field, e.g. ``mutations[3].seq: expected an integer ≥ 1, got 0``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import KW_ONLY, InitVar, dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -117,6 +118,9 @@ def _optional_text(value: Any, field: str) -> None:
 
 # --- push ------------------------------------------------------------------------------------------
 
+# what a caller that already parsed the JSON gives back as an args object's compact text
+ArgsEncoder = Callable[[dict[str, Any]], str]
+
 _MUTATION_FIELDS = frozenset({"id", "seq", "name", "case_id", "args", "occurred_at"})
 
 
@@ -131,7 +135,11 @@ class Mutation:
 
     ``args`` is checked when the mutation is built and not copied: build it, then leave it alone.
     ``args_json`` is ``args`` as compact JSON text, written once when its size is checked: the
-    server stores that text rather than encoding the same object again.
+    server stores that text rather than encoding the same object again. A caller may pass it in
+    as ``args_text`` (keyword only) when it already holds that text: it then vouches that ``args``
+    came from parsing JSON, no deeper than the protocol allows, and that the text is its compact JSON.
+    Only its size is checked. The server does this for a body it proved canonical
+    (``server.wire.read_push``), whose args text is the body's own.
     """
 
     id: str
@@ -141,8 +149,11 @@ class Mutation:
     args: dict[str, Any]
     occurred_at: datetime
     args_json: str = field(init=False, repr=False, compare=False)
+    _: KW_ONLY
+    # InitVar, not a field: ``dataclasses.replace`` then writes args_json again from the new args
+    args_text: InitVar[str] = ""
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, args_text: str) -> None:
         _check_uuid(self.id, "id")
         _check_int(self.seq, "seq", 1, MAX_SEQ)
         name = self.name
@@ -151,7 +162,11 @@ class Mutation:
             _fail("name", f"expected a trigger ({', '.join(_TRIGGER_BY_VALUE)}), got {_show(name)}")
         object.__setattr__(self, "name", trigger)
         _check_uuid(self.case_id, "case_id")
-        object.__setattr__(self, "args_json", _check_args(self.args))
+        if args_text and type(self.args) is dict:
+            _check_args_size(args_text)
+            object.__setattr__(self, "args_json", args_text)
+        else:
+            object.__setattr__(self, "args_json", _check_args(self.args))
         _check_aware(self.occurred_at, "occurred_at")
 
     def to_dict(self) -> dict[str, Any]:
@@ -165,15 +180,18 @@ class Mutation:
         }
 
     @classmethod
-    def from_dict(cls, obj: Any) -> Mutation:
+    def from_dict(cls, obj: Any, encode_args: ArgsEncoder | None = None) -> Mutation:
+        """``encode_args``: see ``PushRequest.from_dict``."""
         _check_keys(obj, _MUTATION_FIELDS, _MUTATION_FIELDS)
+        args = obj["args"]
         return cls(
             id=obj["id"],
             seq=obj["seq"],
             name=obj["name"],
             case_id=obj["case_id"],
-            args=obj["args"],
+            args=args,
             occurred_at=_parse_datetime(obj["occurred_at"], "occurred_at"),
+            args_text=encode_args(args) if encode_args is not None and type(args) is dict else "",
         )
 
 
@@ -192,6 +210,12 @@ def _check_args(args: Any) -> str:
     if size > MAX_ARGS_BYTES:
         _fail("args", f"{size} bytes as JSON, more than the {MAX_ARGS_BYTES} allowed")
     return text
+
+
+def _check_args_size(text: str) -> None:
+    size = len(text) if text.isascii() else len(text.encode("utf-8"))
+    if size > MAX_ARGS_BYTES:
+        _fail("args", f"{size} bytes as JSON, more than the {MAX_ARGS_BYTES} allowed")
 
 
 _PUSH_REQUEST_FIELDS = frozenset({"protocol_version", "device_id", "mutations"})
@@ -226,13 +250,17 @@ class PushRequest:
         }
 
     @classmethod
-    def from_dict(cls, obj: Any) -> PushRequest:
+    def from_dict(cls, obj: Any, encode_args: ArgsEncoder | None = None) -> PushRequest:
+        """``encode_args``, when given, writes each mutation's args as its ``args_json``; only for
+        ``obj`` parsed from JSON no deeper than ``MAX_JSON_DEPTH - 1`` (a push envelope holds args
+        three levels down, so each is then within the args limit), where ``encode_args`` gives the
+        compact text the phone sent (see ``Mutation``)."""
         _read_version(obj)
         _check_keys(obj, _PUSH_REQUEST_FIELDS, _PUSH_REQUEST_FIELDS)
         mutations = []
         for index, item in enumerate(_read_list(obj["mutations"], "mutations", MAX_BATCH)):
             try:
-                mutations.append(Mutation.from_dict(item))
+                mutations.append(Mutation.from_dict(item, encode_args))
             except MalformedPayload as exc:
                 raise exc.within(f"mutations[{index}]") from None
         return cls(

@@ -24,7 +24,7 @@ from ..errors import ApiError, error_responses
 from ..pull import PullPage, read_pull_json
 from ..schemas import PullBody, PullResult, PushBody, PushResult
 from ..sync import apply_push
-from ..wire import read_json, write_json
+from ..wire import read_json, read_push_json, write_json
 
 __all__ = ["router"]
 
@@ -53,10 +53,15 @@ def _body_doc(model: type) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
-async def _json(request: Request) -> Any:
+async def _body(request: Request) -> bytes:
     body = await request.body()
     if len(body) > request.app.state.settings.max_body_bytes:
         raise ApiError(413, "too_large", "the request body is too large")
+    return body
+
+
+async def _json(request: Request) -> Any:
+    body = await _body(request)
     try:
         return read_json(body)
     except MalformedPayload as exc:
@@ -74,7 +79,11 @@ _RESPONSES = error_responses(400, 401, 403, 413, 422)
 )
 async def push(request: Request, user: Authenticated) -> Response:
     """Replay a batch of mutations (at most shared.MAX_BATCH) from one device; answered after commit."""
-    message = PushRequest.from_dict(await _json(request))
+    try:
+        obj, encode_args = read_push_json(await _body(request))
+    except MalformedPayload as exc:
+        raise ApiError(400, "malformed_json", exc.reason) from None
+    message = PushRequest.from_dict(obj, encode_args)
     state = request.app.state
 
     def work(session: Session) -> PushResponse:
