@@ -30,6 +30,12 @@ Sections (all by default):
   40 px-a-frame drag for 120 frames (median, p95, worst frame ms, and Kivy's own share).
   Printed beside it, a baseline from the same run: the same frame loop with nothing moving (the
   window redrawn as is), the renderer's floor on this machine; the ratio is what scrolling adds.
+- ``first_sync``: a fresh phone (the street's command centre) signs in to a real server process
+  whose street holds 10,000 events and pulls them all: the sync client's own pull (strict parse,
+  engine fold, view rows, cursor; pages of 500), asking for the next page while it stores this
+  one, against the baseline from the same run, the same client asking for each page only once the
+  last is stored. On loopback, and through a proxy that delays every request 0–80 ms (a phone's
+  network). Seconds of the pull alone (the sign-in and reference fetch are not timed).
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 # Run as a script, this file's folder comes first on sys.path and its name would shadow the
 # ``mobile`` package it measures: drop that folder.
@@ -63,6 +70,7 @@ CHIEF = UserProfile("u-chief", "chief", Role.ROAD_CHIEF, "street-1", "community-
 # a station coordinator (站长) of the chief's community: its new reports are their queue
 STATION = UserProfile("u-station", "station", Role.COORDINATOR, "street-1", "community-1", None, "站长")
 QUEUE = 2_000
+FIRST_SYNC_EVENTS = 10_000
 
 
 def _fill(store: LocalStore, count: int) -> None:
@@ -434,8 +442,85 @@ def measure_queue(count: int = QUEUE, steps: int = 120, still: int = 60) -> dict
     }
 
 
+def _street_with_events(workdir: Path, events: int) -> tuple[Any, Any]:
+    """A real server process (SQLite) whose street holds ``events`` events; (server, street)."""
+    import random
+
+    import httpx
+
+    from shared import PROTOCOL_VERSION, PUSH_PATH, PushRequest, dumps
+    from tests.server.proofs import ServerProcess, SimPhone, fill_outbox, setup_street
+
+    server = ServerProcess(f"sqlite:///{workdir / 'server.db'}", workdir)
+    server.start()
+    handle, street = setup_street(server)
+    handle.close()
+    rng = random.Random(7)
+    with httpx.Client(timeout=60) as http:
+        for who, patrols in (("chief", True), ("station", False)):
+            phone = SimPhone(token=street.apis[who].token or "", name=who)
+            fill_outbox(phone, street, events // 2, rng, patrols=patrols)
+            for start in range(0, len(phone.outbox), 200):
+                chunk = tuple(phone.outbox[start : start + 200])
+                body = dumps(PushRequest(PROTOCOL_VERSION, phone.device_id, chunk))
+                answer = http.post(server.base_url + PUSH_PATH, content=body, headers=phone.headers)
+                assert answer.status_code == 200, answer.text
+    return server, street
+
+
+def _first_sync_seconds(directory: Path, base_url: str, username: str, prefetch: bool) -> tuple[float, int]:
+    """A fresh phone signs in as ``username`` and pulls its street: (seconds of the pull, events)."""
+    from mobile import SyncClient, SyncReport, login
+    from mobile.session import complete_sign_in, open_app
+    from tests.server.world import PASSWORD
+
+    ctx = open_app(directory, lambda _callback: None, start_sync=False)
+    try:
+        complete_sign_in(ctx, base_url, login(base_url, username, PASSWORD))
+        ctx.stop_sync()
+        client = SyncClient(base_url, ctx.credentials.token, prefetch=prefetch)
+        try:
+            client.refresh_reference(ctx.store)
+            sync_report = SyncReport()
+            started = time.perf_counter()
+            client.pull(ctx.store, sync_report)
+            return time.perf_counter() - started, sync_report.pulled
+        finally:
+            client.session.close()  # its connections end before the proxy does
+    finally:
+        ctx.close()
+
+
+def measure_first_sync(events: int = FIRST_SYNC_EVENTS) -> dict[str, float]:
+    """A phone's first pull of a street, asking for each page after storing the last (the
+    baseline) and asking for the next while storing this one; on loopback and behind a proxy that
+    delays each request 0–80 ms, as a phone's network does."""
+    from tests.server.proofs import FlakyProxy
+
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="roadchief-first-sync-") as tmp:
+        workdir = Path(tmp)
+        server, street = _street_with_events(workdir, events)
+        username = street.users["centre"]["username"]
+        try:
+            port = int(server.base_url.rsplit(":", 1)[1])
+            proxy = FlakyProxy(
+                port, p_refuse=0, p_drop_request=0, p_cut_response=0, max_delay=0.08, p_hang_up=0, seed=3
+            )
+            with proxy:
+                for network, base_url in (("loopback", server.base_url), ("delayed", proxy.base_url)):
+                    for prefetch in (False, True):
+                        name = f"{network}_{'ahead' if prefetch else 'serial'}"
+                        seconds, pulled = _first_sync_seconds(workdir / name, base_url, username, prefetch)
+                        figures[name] = seconds
+                        figures["events"] = pulled
+        finally:
+            server.kill()
+    return figures
+
+
 def main() -> None:
-    wanted = set(sys.argv[1:]) or {"save_report", "cold_start", "case_list", "queue"}
+    wanted = set(sys.argv[1:]) or {"save_report", "cold_start", "case_list", "queue", "first_sync"}
     if "save_report" in wanted:
         figures = measure_save_report()
         verdict = "ok" if figures["save_report_ms"] <= GOAL_MS else "OVER GOAL"
@@ -484,6 +569,15 @@ def main() -> None:
             f"Kivy's own {queue['queue_still_cpu_median_ms']:.1f} ms; "
             f"dragging is {ratio:.2f}× that"
         )
+    if "first_sync" in wanted:
+        sync = measure_first_sync()
+        for network, label in (("loopback", "loopback"), ("delayed", "each request delayed 0–80 ms")):
+            serial, ahead = sync[f"{network}_serial"], sync[f"{network}_ahead"]
+            print(
+                f"a phone's first sync of {sync['events']:,.0f} events ({label}): next page asked for "
+                f"while storing this one {ahead:.2f} s; baseline, each page after the last is stored "
+                f"{serial:.2f} s ({serial / ahead:.2f}× as long)"
+            )
 
 
 if __name__ == "__main__":

@@ -27,6 +27,9 @@ from mobile import AppContext, Credentials, DesktopServices, UserProfile, open_a
 from mobile.view import save_profile, save_reference
 from shared import (
     PROTOCOL_VERSION,
+    PULL_CURSOR_HEADER,
+    PULL_HAS_MORE_HEADER,
+    PULL_PATH,
     EventRecord,
     MutationResult,
     MutationStatus,
@@ -184,6 +187,10 @@ class FakeServer:
     calls: list[str] = field(default_factory=list)
     page_size: int = 3
     clock: Callable[[], datetime] = lambda: START
+    # the real server repeats a pull page's cursor and has_more in headers (off: an older server)
+    pull_headers: bool = True
+    # called with each pull request's cursor as it arrives (on the thread that sent it)
+    on_pull: Callable[[str | None], None] | None = None
 
     def session(self) -> requests.Session:
         http = requests.Session()
@@ -227,7 +234,10 @@ class FakeServer:
                 raise requests.ConnectionError("connection reset after commit")
             return 200, dumps(answer)
         if path == "/api/v1/sync/pull":
-            return 200, dumps(self.pull(PullRequest.from_dict(loads(body or b""))))
+            request = PullRequest.from_dict(loads(body or b""))
+            if self.on_pull is not None:
+                self.on_pull(request.cursor)
+            return 200, dumps(self.pull(request))
         return 404, b'{"error": {"code": "not_found", "reason": "?"}}'
 
     def push(self, user: UserProfile, request: PushRequest) -> PushResponse:
@@ -328,6 +338,10 @@ class _Adapter(BaseAdapter):
         response.status_code = status
         response._content = content
         response.headers["Content-Type"] = "application/json"
+        if path == PULL_PATH and status == 200 and self.server.pull_headers:
+            page = loads(content)
+            response.headers[PULL_CURSOR_HEADER] = page["cursor"]
+            response.headers[PULL_HAS_MORE_HEADER] = "true" if page["has_more"] else "false"
         response.request = request
         response.url = request.url or ""
         response.reason = "fake"

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import queue
 import stat
+import threading
 import time
 
 import pytest
+import requests
 
 from engine import Case, State, Trigger
 from mobile import SignedOut, SyncClient, SyncUnavailable, SyncWorker, keep_photo, new_case_id, record_action
@@ -134,6 +136,90 @@ def test_pull_pages_until_done_and_keeps_the_cursor(ctx, server):
     assert report.pulled == 8 and ctx.store.event_count() == 8
     assert ctx.store.cursor == "8"
     assert ctx.store.view_record(case_id).state is State.DISPATCHED
+
+
+def _eight_events(ctx, server) -> str:
+    for i in range(7):
+        case_id = new_case_id()
+        server.act(STATION, "report", case_id, report_args(description=f"第{i}件"), ctx.now())
+    server.act(STATION, "dispatch", case_id, {"department_id": DEPARTMENT}, ctx.now())
+    return case_id
+
+
+def test_the_next_page_is_asked_for_while_this_one_is_stored(ctx, server, monkeypatch):
+    """Storing page 1 waits until the server has heard the request for page 2: were the pages
+    asked for one after another, that request would never come and the wait would time out."""
+    import mobile.sync
+
+    _eight_events(ctx, server)
+    asked: list[str | None] = []
+    second_asked = threading.Event()
+
+    def heard(cursor):
+        asked.append(cursor)
+        if cursor == "3":
+            second_asked.set()
+
+    server.on_pull = heard
+    store_page = mobile.sync.apply_pull
+    stored_while_asked = []
+
+    def slow_store(store, page, profile, rules):
+        if page.cursor == "3":
+            stored_while_asked.append(second_asked.wait(timeout=10))
+        return store_page(store, page, profile, rules)
+
+    monkeypatch.setattr(mobile.sync, "apply_pull", slow_store)
+    report = client(ctx, server).sync_once(ctx.store)
+    assert stored_while_asked == [True]
+    assert asked == [None, "3", "6"]  # each page once, in order
+    assert report.pulled == 8 and ctx.store.event_count() == 8 and ctx.store.cursor == "8"
+
+
+def test_without_the_cursor_headers_the_pages_come_one_after_another(ctx, server):
+    """An older server (no headers): the phone asks for each page once the last is stored."""
+    case_id = _eight_events(ctx, server)
+    server.pull_headers = False
+    report = client(ctx, server).sync_once(ctx.store)
+    assert report.pulled == 8 and ctx.store.cursor == "8"
+    assert ctx.store.view_record(case_id).state is State.DISPATCHED
+
+
+def test_a_page_fetched_ahead_that_fails_leaves_the_cursor_at_the_last_stored_page(ctx, server):
+    _eight_events(ctx, server)
+    failures = {"6": 1}
+
+    def flaky(cursor):
+        if failures.get(cursor):
+            failures[cursor] -= 1
+            raise requests.ConnectionError("the network dropped")
+
+    server.on_pull = flaky
+    with pytest.raises(SyncUnavailable):
+        client(ctx, server).sync_once(ctx.store)
+    assert ctx.store.cursor == "6" and ctx.store.event_count() == 6  # pages 1 and 2 are kept
+    report = client(ctx, server).sync_once(ctx.store)  # the next round goes on from there
+    assert report.pulled == 2 and ctx.store.event_count() == 8 and ctx.store.cursor == "8"
+
+
+def test_a_page_that_cannot_be_stored_drops_the_page_fetched_ahead(ctx, server, monkeypatch):
+    import mobile.sync
+
+    _eight_events(ctx, server)
+    store_page = mobile.sync.apply_pull
+
+    def broken_store(store, page, profile, rules):
+        if page.cursor == "6":
+            raise RuntimeError("disk full")
+        return store_page(store, page, profile, rules)
+
+    monkeypatch.setattr(mobile.sync, "apply_pull", broken_store)
+    with pytest.raises(RuntimeError):
+        client(ctx, server).sync_once(ctx.store)
+    assert ctx.store.cursor == "3" and ctx.store.event_count() == 3
+    monkeypatch.setattr(mobile.sync, "apply_pull", store_page)
+    report = client(ctx, server).sync_once(ctx.store)
+    assert report.pulled == 5 and ctx.store.event_count() == 8 and ctx.store.cursor == "8"
 
 
 def test_backoff_grows_to_the_cap_with_jitter():
