@@ -30,11 +30,20 @@ from .outbox import export_unsent
 from .profile import Reference, UserProfile
 from .services import PlatformServices, make_services
 from .store import LocalStore
-from .sync import SyncClient, SyncError
+from .sync import SyncClient, SyncError, SyncUnavailable
 from .view import profile_of, reference_of, save_profile
 from .worker import SyncWorker
 
-__all__ = ["DB_NAME", "AppContext", "PendingWork", "complete_sign_in", "login", "open_app", "sign_out"]
+__all__ = [
+    "DB_NAME",
+    "AppContext",
+    "PendingWork",
+    "complete_sign_in",
+    "login",
+    "open_app",
+    "sign_out",
+    "start_revoking",
+]
 
 DB_NAME = "roadchief.db"
 PostToUi = Callable[[Callable[[], None]], None]
@@ -149,6 +158,7 @@ def open_app(
     )
     if start_sync:
         ctx.start_sync()
+    start_revoking(ctx)  # sign-outs made offline last time
     return ctx
 
 
@@ -188,36 +198,64 @@ def complete_sign_in(
         store.set_meta("server_url", server_url.rstrip("/"))
     ctx._profile = profile
     ctx.start_sync()
+    start_revoking(ctx)  # the network works: tell the server of sign-outs it missed
     return profile
 
 
 def sign_out(ctx: AppContext) -> int:
     """Forget the token and stop syncing, at once; the server is asked to revoke the token in the
-    background (``ctx.revoking``). Local work stays; returns how much is still unsent."""
+    background (``ctx.revoking``), now or, if it cannot be reached, the next time the app opens or
+    someone signs in. Local work stays; returns how much is still unsent."""
     credentials = ctx.credentials.load()
     server_url = (credentials.server_url if credentials is not None else "") or ctx.server_url
     ctx.stop_sync()
-    ctx.credentials.clear()
     if credentials is not None and credentials.token and server_url:
-        ctx.revoking = threading.Thread(
-            target=_revoke,
-            args=(server_url, credentials.token, ctx.http),
-            name="roadchief-logout",
-            daemon=True,  # never keeps a closing app alive: the token expires on its own anyway
+        # kept until the server has revoked it: offline now, it is told once the network is back
+        ctx.credentials.remember_revocation(
+            Credentials(credentials.token, server_url, credentials.expires_at)
         )
-        ctx.revoking.start()
+    ctx.credentials.clear()
+    start_revoking(ctx)
     return ctx.store.unacknowledged()
 
 
-def _revoke(server_url: str, token: str, http: requests.Session | None) -> None:
-    """Tell the server the token is done with; the phone has already forgotten it."""
+def start_revoking(ctx: AppContext) -> None:
+    """Tell the server, in the background, of every sign-out it has not heard of yet (after a
+    sign-out, when the app opens, after a sign-in: whenever the network may be back)."""
+    if ctx.revoking is not None and ctx.revoking.is_alive():
+        return  # it goes through the whole list, including what was added just now
+    if not ctx.credentials.revocations():
+        return
+    ctx.revoking = threading.Thread(
+        target=_revoke_pending,
+        args=(ctx.credentials, ctx.http),
+        name="roadchief-logout",
+        daemon=True,  # never keeps a closing app alive: the list is tried again next time
+    )
+    ctx.revoking.start()
+
+
+def _revoke_pending(credentials: CredentialStore, http: requests.Session | None) -> None:
+    """Ask the server to revoke each token the phone has signed out of; the phone has already
+    forgotten them. A token the server revoked, or refuses anyway, leaves the list; one it could
+    not be told of (offline, a 5xx) stays for the next try."""
     session = http or requests.Session()
     try:
-        SyncClient(server_url, lambda: token, session=session, timeout=_LOGOUT_TIMEOUT).logout()
-    except SyncError as exc:  # offline, or the server failed: the token lives until it expires
-        log.info("the server was not told of the sign-out: %s", exc)
+        for pending in credentials.revocations():
+            token = pending.token
+            client = SyncClient(
+                pending.server_url, lambda token=token: token, session=session, timeout=_LOGOUT_TIMEOUT
+            )
+            try:
+                client.logout()
+            except SyncUnavailable as exc:
+                log.info("the server was not told of a sign-out yet: %s", exc)
+                continue
+            except SyncError as exc:  # refused for good: retrying unchanged will not help
+                log.warning("the server refused a sign-out: %s", exc)
+            credentials.forget_revocation(token)
     except Exception:  # nothing on this thread may reach the user, who is already signed out
-        log.exception("telling the server of the sign-out failed")
+        log.exception("telling the server of a sign-out failed")
     finally:
         if http is None:
             session.close()

@@ -1,18 +1,23 @@
 """Signing out against a real server process on 127.0.0.1: the server revokes the token, and a phone
-that cannot reach it is still signed out at once, with its unsent work kept for the next sign-in."""
+that cannot reach it is still signed out at once, with its unsent work kept for the next sign-in;
+the server is told of that sign-out as soon as the phone can reach it again."""
 
 from __future__ import annotations
 
+import os
 import signal
+import stat
 import time
 from pathlib import Path
 
 import httpx
 
 from mobile import SyncClient, login, sign_out
-from mobile.session import AppContext, complete_sign_in
+from mobile.credentials import Credentials, CredentialStore
+from mobile.session import AppContext, complete_sign_in, open_app
 from tests.server.world import PASSWORD, Street
 
+from .phone import Clock, UiQueue
 from .server_process import Launcher
 from .test_e2e_sync import assert_held_once, file_reports, phone, server_api
 
@@ -84,9 +89,54 @@ def test_signing_out_while_the_server_is_down_signs_out_and_keeps_the_work(
         assert ctx.store.unacknowledged() == 2
     finally:
         launcher.start()
-    # the server never heard of the sign-out: the token stays valid until it expires
+    # the server has not heard of the sign-out yet; the phone keeps the token to tell it later
     assert server_answers(launcher, token) == 200
-    goes_up_once(ctx, launcher, street, "chief2", case_ids, photos)
+    assert [kept.token for kept in ctx.credentials.revocations()] == [token]
+    # the next sign-in reaches the server, and with it the sign-out it missed
+    client = sign_in_again(ctx, launcher, street, "chief2")
+    told_the_server(ctx)
+    assert server_answers(launcher, token) == 401
+    assert ctx.credentials.revocations() == []
+    assert client.sync_once(ctx.store).pending == 0
+    with server_api(launcher, ctx) as api:
+        assert_held_once(api, case_ids, photos)
+    ctx.close()
+
+
+def test_a_sign_out_the_server_missed_is_told_when_the_app_opens_again(
+    launcher, street, tmp_path: Path
+) -> None:
+    ctx = phone(tmp_path / "phone", launcher, street, "centre")
+    token = ctx.credentials.token()
+    assert token is not None
+    launcher.stop()
+    try:
+        sign_out(ctx)
+        told_the_server(ctx)
+        ctx.close()  # the app is closed while still offline
+    finally:
+        launcher.start()
+    assert server_answers(launcher, token) == 200
+    reopened = open_app(tmp_path / "phone", UiQueue(), clock=Clock(), start_sync=False)
+    try:
+        told_the_server(reopened)
+        assert server_answers(launcher, token) == 401
+        assert reopened.credentials.revocations() == []
+        assert reopened.credentials.token() is None  # still signed out
+    finally:
+        reopened.close()
+
+
+def test_kept_sign_outs_survive_a_restart_and_expired_ones_are_dropped(tmp_path: Path) -> None:
+    kept = CredentialStore(tmp_path)
+    kept.remember_revocation(Credentials("live", "http://server.test", "2099-01-01T00:00:00+00:00"))
+    kept.remember_revocation(Credentials("stale", "http://server.test", "2020-01-01T00:00:00+00:00"))
+    kept.remember_revocation(Credentials("live", "http://server.test", "2099-01-01T00:00:00+00:00"))
+    assert stat.S_IMODE(os.stat(kept.revoke_path).st_mode) == 0o600  # a token: the app's user only
+    again = CredentialStore(tmp_path)  # the app opened again
+    assert [c.token for c in again.revocations()] == ["live"]  # once, and "stale" has expired
+    again.forget_revocation("live")
+    assert again.revocations() == [] and not again.revoke_path.exists()
 
 
 def test_signing_out_does_not_wait_for_a_server_that_hangs(launcher, street, tmp_path: Path) -> None:
