@@ -19,13 +19,23 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database", "is_sqlite", "json_text", "make_engine"]
+__all__ = ["Database", "is_sqlite", "json_text", "make_engine", "transaction_memo"]
 
 _SQLITE_WRITE_LOCK = threading.Lock()
 # JSON columns are written compact with non-ASCII as is, the way ``shared.dumps`` writes the wire: a
 # pull can then pass a stored ``args`` text through without parsing it again
 _JSON_WRITER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 json_text = _JSON_WRITER.encode
+
+
+def transaction_memo(session: Session) -> dict[Any, Any]:
+    """What the session's transaction has learnt that later work in it may reuse: the street's
+    counter (locked by the first push of a group, held until commit), its rules, the roads looked
+    up. The writer undoes a push's additions when it rolls that push back (``server.writer``)."""
+    memo: dict[Any, Any] | None = session.info.get("memo")
+    if memo is None:
+        memo = session.info["memo"] = {}
+    return memo
 
 
 def is_sqlite(url: str) -> bool:

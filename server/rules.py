@@ -9,23 +9,29 @@ from __future__ import annotations
 import threading
 from types import MappingProxyType
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import CATEGORIES, Category, Rules
 
+from .db import transaction_memo
 from .driver import Driver
-from .models import CategoryOverride
 
 __all__ = ["RulesCache", "load_rules"]
 
 
 def load_rules(session: Session, street_id: str) -> Rules:
-    """The street's rules, read from the database now."""
+    """The street's rules, read from the database now.
+
+    Plain SQL through the driver: a push may ask for them inside a PostgreSQL pipeline
+    (``server.writer``), where an ORM query cannot read its result's columns before the rows come.
+    """
     table: dict[str, Category] = dict(CATEGORIES)
-    for row in session.scalars(select(CategoryOverride).where(CategoryOverride.street_id == street_id)):
-        table[row.code] = Category.from_dict(row.data)
+    for code, data in Driver(session).rows(_OVERRIDES, (street_id,)):
+        table[code] = Category.from_dict(Driver.json(data))
     return Rules(categories=MappingProxyType(dict(sorted(table.items()))))
+
+
+_OVERRIDES = "SELECT code, data FROM category_overrides WHERE street_id = ?"
 
 
 # read on every push, before anything else: through the driver (server.driver), not SQLAlchemy Core
@@ -38,6 +44,14 @@ class RulesCache:
         self._lock = threading.Lock()
 
     def get(self, session: Session, street_id: str) -> Rules:
+        memo = transaction_memo(session)
+        known: Rules | None = memo.get(("rules", street_id))
+        if known is not None:  # read once per transaction: a group of pushes shares it
+            return known
+        memo[("rules", street_id)] = rules = self._current(session, street_id)
+        return rules
+
+    def _current(self, session: Session, street_id: str) -> Rules:
         row = Driver(session).first(_VERSION, (street_id,))
         version = (row[0] if row is not None else 0) or 0
         with self._lock:

@@ -14,7 +14,7 @@ Pull (reading the ledger back) lives in ``server.pull``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -44,7 +44,7 @@ from shared import (
 )
 
 from .auth import CurrentUser
-from .db import json_text
+from .db import json_text, transaction_memo
 from .driver import Driver, insert_rows, update_rows
 from .errors import ApiError
 from .event_text import entry, iso_utc
@@ -152,7 +152,7 @@ class _Slot:
 class _Batch:
     """The state of one push while it runs: records touched, rows to write, answers given."""
 
-    def __init__(self, driver: Driver, user: CurrentUser, rules: Rules) -> None:
+    def __init__(self, driver: Driver, user: CurrentUser, rules: Rules, memo: dict[Any, Any]) -> None:
         self.driver = driver
         self.user = user
         self.rules = rules
@@ -160,17 +160,27 @@ class _Batch:
         self.events: list[Event] = []
         self.args_json: list[str] = []  # each event's args as the JSON text its mutation was checked as
         self.visits = StepVisits()  # step_visits rows, from the engine's step before and after each event
-        # roads, communities and departments looked up in this batch: (model, id) → row or None
-        self._known: dict[tuple[Any, str], Any] = {}
+        # roads, communities and departments found in this transaction: ("exists", table, id,
+        # street) → row (server.db.transaction_memo: a group of pushes shares them)
+        self._known = memo
+
+    @staticmethod
+    def _load_statements(kind: str, record_ids: list[str]) -> list[tuple[str, list[str]]]:
+        """The statements that lock and read every listed record of ``kind``."""
+        query = _LOAD_PATROLS if kind == "patrol" else _LOAD_CASES
+        return [
+            (query.format(ids=Driver.marks(len(chunk)), lock="{lock}"), chunk)
+            for chunk in (record_ids[start : start + 500] for start in range(0, len(record_ids), 500))
+        ]
 
     def _load(self, kind: str, record_ids: list[str]) -> None:
-        """Lock and read every listed record of ``kind`` in one statement; each becomes a slot."""
-        query = _LOAD_PATROLS if kind == "patrol" else _LOAD_CASES
-        found = {}
-        for start in range(0, len(record_ids), 500):
-            chunk = record_ids[start : start + 500]
-            for row in self.driver.rows(query.format(ids=Driver.marks(len(chunk)), lock="{lock}"), chunk):
-                found[row[0]] = row
+        """Lock and read every listed record of ``kind``; each becomes a slot."""
+        statements = self._load_statements(kind, record_ids)
+        self._take(kind, record_ids, [row for rows in self.driver.read_all(statements) for row in rows])
+
+    def _take(self, kind: str, record_ids: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
+        """Slots for ``record_ids`` from the rows their statements read."""
+        found = {row[0]: row for row in rows}
         street_id = self.user.street_id
         for record_id in record_ids:
             row = found.get(record_id)
@@ -184,8 +194,9 @@ class _Batch:
                 slot = _Slot(record, in_db=True, dispatch_department_id=row[3] if kind == "case" else None)
             self.slots[(kind, record_id)] = slot
 
-    def preload(self, mutations: Iterable[Mutation]) -> None:
-        """Load every case and patrol the batch may touch (merge targets too) before it is replayed."""
+    def preload_plan(self, mutations: Iterable[Mutation]) -> list[tuple[str, list[str]]]:
+        """Every case and patrol the batch may touch (merge targets too), to read before it is
+        replayed: (kind, ids) pairs; ``preload_statements`` reads them, ``take_preloaded`` keeps them."""
         wanted: dict[str, dict[str, None]] = {"case": {}, "patrol": {}}
         for mutation in mutations:
             wanted["patrol" if mutation.name in PATROL_TRIGGERS else "case"][mutation.case_id] = None
@@ -193,10 +204,18 @@ class _Batch:
                 into = mutation.args.get("into")
                 if isinstance(into, str):
                     wanted["case"][into] = None
-        for kind, ids in wanted.items():
-            missing = [record_id for record_id in ids if (kind, record_id) not in self.slots]
-            if missing:
-                self._load(kind, missing)
+        return [(kind, list(ids)) for kind, ids in wanted.items() if ids]
+
+    def preload_statements(self, plan: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
+        return [statement for kind, ids in plan for statement in self._load_statements(kind, ids)]
+
+    def take_preloaded(self, plan: list[tuple[str, list[str]]], results: list[list[tuple[Any, ...]]]) -> None:
+        """Slots from the rows ``preload_statements(plan)`` read, in the same order."""
+        at = 0
+        for kind, ids in plan:
+            count = len(self._load_statements(kind, ids))
+            self._take(kind, ids, [row for rows in results[at : at + count] for row in rows])
+            at += count
 
     def slot(self, kind: str, record_id: str) -> _Slot:
         slot = self.slots.get((kind, record_id))
@@ -207,11 +226,13 @@ class _Batch:
 
     def exists(self, table: str, item_id: str) -> tuple[Any, ...] | None:
         """The street's road (its id and community_id), community or department ``item_id``, or None."""
-        key = (table, item_id)
-        if key in self._known:
-            return self._known[key]
-        row = self._known[key] = self.driver.first(_EXISTS[table], (item_id, self.user.street_id))
-        return row
+        key = ("exists", table, item_id, self.user.street_id)
+        row = self._known.get(key)
+        if row is None:
+            row = self.driver.first(_EXISTS[table], (item_id, self.user.street_id))
+            if row is not None:  # only what exists is remembered: a later import may add the rest
+                self._known[key] = row
+        return row  # type: ignore[no-any-return]
 
 
 def _invalid(field: str, zh: str, en: str) -> Rejection:
@@ -297,14 +318,32 @@ def apply_push(
     """Replay ``request``'s mutations inside ``session``'s transaction; the caller commits, then answers."""
     now = now or datetime.now(UTC)
     driver = Driver(session)
-    # 1. the street's counter row, locked until commit: pushes of one street commit one at a time
-    counter_row = driver.first(_COUNTER_FOR_UPDATE, (user.street_id,))
-    if counter_row is None:
-        raise LookupError(f"street {user.street_id} has no counter row")
-    counter: int = counter_row[0]
-    # 2. the device, bound to the first user who pushes from it
+    memo = transaction_memo(session)
     device_id = request.device_id
-    device = driver.first(_DEVICE_FOR_UPDATE, (device_id,))
+    ids = [m.id for m in request.mutations]
+    batch = _Batch(driver, user, rules, memo)
+    plan = batch.preload_plan(request.mutations)
+    # Steps 1-3 are read together, in this order: on PostgreSQL in one round trip (read_all).
+    # 1. the street's counter row, locked until commit: pushes of one street commit one at a time.
+    # The transaction's first push of the street reads it; the next ones know it (the lock holds).
+    counter_key = ("counter", user.street_id)
+    known_counter: int | None = memo.get(counter_key)
+    statements: list[tuple[str, Sequence[Any]]] = []
+    if known_counter is None:
+        statements.append((_COUNTER_FOR_UPDATE, (user.street_id,)))
+    # 2. the device, bound to the first user who pushes from it; 3. what was processed before (by
+    # id), and every case and patrol the batch names, locked
+    statements.append((_DEVICE_FOR_UPDATE, (device_id,)))
+    statements.append((_KNOWN_IDS.format(ids=Driver.marks(len(ids))), ids))
+    statements.extend(batch.preload_statements(plan))
+    read = driver.read_all(statements)
+    if known_counter is None:
+        counter_rows = read.pop(0)
+        if not counter_rows:
+            raise LookupError(f"street {user.street_id} has no counter row")
+        known_counter = int(counter_rows[0][0])
+    counter: int = known_counter
+    device = read[0][0] if read[0] else None
     if device is None:
         driver.run(_INSERT_DEVICE, (device_id, user.id, user.street_id))
         stored_last_seq = 0
@@ -314,17 +353,14 @@ def apply_push(
         stored_last_seq = device[2]
     last_seq = stored_last_seq
 
-    # 3. what was processed before, by id and by seq
-    ids = [m.id for m in request.mutations]
-    known = {row[0]: row for row in driver.rows(_KNOWN_IDS.format(ids=Driver.marks(len(ids))), ids)}
+    known = {row[0]: row for row in read[1]}
+    batch.take_preloaded(plan, read[2:])
+    # and by seq: a resend below the device's last seq (rare: a round trip of its own)
     old_seqs = [m.seq for m in request.mutations if m.seq <= last_seq]
     by_seq: dict[int, Any] = {}
     if old_seqs:
         query = _KNOWN_SEQS.format(seqs=Driver.marks(len(old_seqs)))
         by_seq = {row[2]: row for row in driver.rows(query, [device_id, *old_seqs])}
-
-    batch = _Batch(driver, user, rules)
-    batch.preload(m for m in request.mutations if m.id not in known and m.seq > last_seq)
     results: list[MutationResult] = []
     answers: list[MutationResult] = []  # every processed mutation's answer, kept for a resend
     for mutation in request.mutations:
@@ -427,6 +463,7 @@ def apply_push(
     )
     if last_seq != stored_last_seq:
         driver.run(_SET_LAST_SEQ, (last_seq, device_id))
+    memo[counter_key] = counter + len(batch.events)
     return PushResponse(protocol_version=PROTOCOL_VERSION, results=tuple(results), last_seq=last_seq)
 
 

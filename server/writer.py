@@ -13,6 +13,12 @@ street's counter row (``server.sync``), so 32 pushes of one street in 32 concurr
 only queued on that row lock, each paying its own commit (bench/load.py: 49 pushes/s, p99 2.8 s).
 Several server processes still write concurrently, ordered per street by that row lock.
 
+A group's pushes share what their transaction has read (``server.db.transaction_memo``): the
+street's counter, locked by the group's first push of that street, its rules, the roads named. A
+push that fails takes back what it added there along with its savepoint. On PostgreSQL a small
+push runs in pipeline mode (``Driver.pipeline``): its statements go out without waiting on each
+answer, since round trips, not the server's work, were most of its time.
+
 Nothing a push does may take the writer down with it, since every later push would wait on a
 thread that is gone: a push (or a commit) that raises even a ``BaseException`` is answered with a
 ``WriteInterrupted`` and the thread carries on. Once the writer has stopped for good (the server
@@ -28,11 +34,12 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from .db import Database
+from .db import Database, transaction_memo
 from .driver import Driver
 from .errors import ApiError
 
@@ -63,12 +70,15 @@ class WriterStopped(ApiError):
 
 
 class _Job:
-    __slots__ = ("future", "key", "loop", "work")
+    __slots__ = ("future", "key", "loop", "pipelined", "work")
 
-    def __init__(self, work: Callable[[Session], Any], key: str, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, work: Callable[[Session], Any], key: str, loop: asyncio.AbstractEventLoop, pipelined: bool
+    ) -> None:
         self.work = work
         self.key = key
         self.loop = loop
+        self.pipelined = pipelined
         self.future: asyncio.Future[Any] = loop.create_future()
 
 
@@ -91,12 +101,14 @@ class GroupWriter:
         self._lock = threading.Lock()
         self._stopped: str | None = None  # why the writer takes no more jobs
 
-    async def run(self, work: Callable[[Session], T], key: str = "") -> T:
+    async def run(self, work: Callable[[Session], T], key: str = "", *, pipelined: bool = False) -> T:
         """``work(session)`` inside a group's transaction; returns once that transaction committed.
 
+        ``pipelined``: on PostgreSQL, send the job's statements in pipeline mode (``Driver.pipeline``):
+        for small jobs, whose time is mostly round trips; a large one would lose ``COPY``.
         Raises ``WriterStopped`` at once if the writer has stopped for good.
         """
-        job = _Job(work, key, asyncio.get_running_loop())
+        job = _Job(work, key, asyncio.get_running_loop(), pipelined)
         with self._lock:
             if self._stopped is not None:
                 raise WriterStopped(self._stopped)
@@ -191,18 +203,24 @@ class GroupWriter:
                     # plain SQL through the driver: SQLAlchemy's begin_nested() and its commit cost
                     # more than a small push itself (bench/load.py, py-spy); the session never sees
                     # the savepoint, and nothing a push does goes through the ORM
-                    driver.run(_SAVEPOINT)
+                    memo = transaction_memo(session)
+                    remembered = dict(memo)
                     try:
-                        result = job.work(session)
-                    except Exception as exc:  # this push's own failure: undo it alone
-                        driver.run(_ROLLBACK_TO)
+                        # a small push's statements go out without waiting on each (PostgreSQL)
+                        with driver.pipeline() if job.pipelined else nullcontext():
+                            driver.run(_SAVEPOINT)
+                            result = job.work(session)
+                            driver.run(_RELEASE)
+                    except BaseException as exc:
+                        driver.run(_ROLLBACK_TO)  # undo this push alone, and what it taught the memo
+                        driver.run(_RELEASE)
+                        memo.clear()
+                        memo.update(remembered)
+                        if not isinstance(exc, Exception):  # not the push's to end the writer
+                            exc = _interrupted(exc, _PUSH_INTERRUPTED)
                         outcomes.append((job, None, exc))
-                    except BaseException as exc:  # not the push's to end the writer: undo it alone
-                        driver.run(_ROLLBACK_TO)
-                        outcomes.append((job, None, _interrupted(exc, _PUSH_INTERRUPTED)))
                     else:
                         outcomes.append((job, result, None))
-                    driver.run(_RELEASE)
         except Exception as exc:  # the commit (or the transaction) failed: nothing of the group stands
             for job in group:
                 _settle(job, None, exc)

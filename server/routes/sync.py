@@ -69,6 +69,9 @@ async def _json(request: Request) -> Any:
 
 
 _RESPONSES = error_responses(400, 401, 403, 413, 422)
+# up to this many mutations a push's inserts cost less as pipelined INSERTs than as COPY's round
+# trips (PostgreSQL, bench/load.py and bench/sync.py)
+_PIPELINED = 32
 
 
 @router.post(
@@ -90,7 +93,8 @@ async def push(request: Request, user: Authenticated) -> Response:
         rules = state.rules.get(session, user.street_id)
         return apply_push(session, user, message, rules, photos=state.photos)
 
-    answer = await state.writer.run(work, key=user.street_id)
+    # a small push is mostly round trips to PostgreSQL: pipelined; a large one keeps COPY
+    answer = await state.writer.run(work, key=user.street_id, pipelined=len(message.mutations) <= _PIPELINED)
     return Response(write_json(answer), media_type="application/json")  # only now, after commit
 
 

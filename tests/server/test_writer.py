@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
-from server.db import Database
+from server.db import Database, transaction_memo
 from server.writer import GroupWriter, WriteInterrupted, WriterStopped
 
 # long enough for any answer here; a writer thread that died would otherwise leave the test hanging
@@ -122,6 +122,30 @@ def test_a_failing_push_undoes_only_itself(db: Database) -> None:
     assert answers[1] == 1 and answers[3] == 2
     assert isinstance(answers[2], ValueError)
     assert stored(db) == [1, 2]  # 99 was rolled back with its savepoint
+
+
+def test_a_failing_push_takes_back_what_it_taught_the_transaction(db: Database) -> None:
+    """The group's pushes share what their transaction has read (``transaction_memo``: the street's
+    counter, for one); a push rolled back must not leave the next one a value it wrote."""
+    writer = GroupWriter(db)
+
+    def count(step: int, fail: bool = False):  # type: ignore[no-untyped-def]
+        def work(session: Session) -> int:
+            memo = transaction_memo(session)
+            memo["counter"] = memo.get("counter", 0) + step
+            if fail:
+                raise ValueError("refused after it counted")
+            return int(memo["counter"])
+
+        return work
+
+    try:
+        answers = asyncio.run(held_group(writer, [count(1), count(10, fail=True), count(100)]))
+    finally:
+        writer.stop()
+    assert answers[1] == 1
+    assert isinstance(answers[2], ValueError)
+    assert answers[3] == 101  # not 111: the failed push's 10 went with its savepoint
 
 
 def test_a_failed_commit_fails_the_whole_group_and_applies_none_of_it(db: Database) -> None:
