@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -23,7 +22,6 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection, update
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from engine import Actor, Role
 
@@ -169,7 +167,7 @@ def revoke_token(session: Session, token_hash: str) -> None:
     )
 
 
-def user_for_token(where: Session | Connection | sqlite3.Connection, token: str) -> CurrentUser | None:
+def user_for_token(where: Session | Connection | Any, token: str) -> CurrentUser | None:
     """The active user a live token belongs to, or None (unknown, expired, revoked, deactivated)."""
     if not token or len(token) > 256:
         return None
@@ -210,19 +208,17 @@ async def current_user(
 ) -> CurrentUser:
     """FastAPI dependency: the user behind the bearer token, or 401.
 
-    On SQLite the lookup (one primary-key read of a local file, ~0.1 ms) runs right here: sending it
-    to the thread pool cost more than the read (bench/load.py, py-spy). PostgreSQL is a network
-    round trip away and may wait for a pooled connection, so there it runs on the thread pool.
+    The lookup (one primary-key read) runs right here on the event loop (``Database.lookup``): on
+    SQLite a read of a local file, ~0.1 ms; on PostgreSQL a round trip or two. Sent to the thread
+    pool, each lookup woke a thread that then queued for the GIL behind the busy ones, which cost
+    more than the read (bench/load.py, 32 back-to-back pushers on PostgreSQL, three runs each:
+    ~114 → ~142 pushes/s).
     """
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise ApiError(
             401, "unauthorized", "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
         )
-    db: Database = request.app.state.db
-    if db.sqlite:
-        user = _lookup(db, credentials.credentials)
-    else:
-        user = await run_in_threadpool(_lookup, db, credentials.credentials)
+    user = _lookup(request.app.state.db, credentials.credentials)
     if user is None:
         raise ApiError(
             401,
@@ -234,10 +230,7 @@ async def current_user(
 
 
 def _lookup(db: Database, token: str) -> CurrentUser | None:
-    if db.sqlite:
-        with db.lookup() as raw:
-            return user_for_token(raw, token)
-    with db.read_engine.connect() as connection:
+    with db.lookup() as connection:
         return user_for_token(connection, token)
 
 

@@ -10,7 +10,6 @@ run concurrently and serialize per street on the street's counter row.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,7 +72,16 @@ def make_engine(url: str, *, write: bool = True) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, json_serializer=json_text)
+    return create_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        json_serializer=json_text,
+        # an unreachable server fails a connection in seconds, not minutes: the token lookup waits
+        # for it on the event loop (server.auth.current_user)
+        connect_args={"connect_timeout": 5},
+    )
 
 
 class Database:
@@ -85,7 +93,7 @@ class Database:
         self.write_engine = make_engine(url, write=True)
         self.read_engine = make_engine(url, write=False) if self.sqlite else self.write_engine
         self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
-        # SQLite: one reader connection kept checked out for one-statement reads (Database.lookup)
+        # one reader connection kept checked out for one-statement reads (Database.lookup)
         self._lookup_lock = threading.Lock()
         self._lookup_fairy: Any = None
         self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
@@ -114,15 +122,20 @@ class Database:
                 lock.release()
 
     @contextmanager
-    def lookup(self) -> Iterator[sqlite3.Connection]:
-        """SQLite only: a reader's DB-API connection for one-statement reads, in autocommit (each
-        statement reads the latest commit), kept from one call to the next.
+    def lookup(self) -> Iterator[Any]:
+        """A connection for the token lookup, which runs on every request, on the event loop.
 
-        The token lookup runs on every request: checking a connection out of SQLAlchemy's pool and
-        back in for it cost more than the read (bench/load.py, py-spy).
+        SQLite: a reader's DB-API connection kept checked out, in autocommit (each statement reads
+        the latest commit): checking one out of SQLAlchemy's pool and back in for each lookup cost
+        more than the read (bench/load.py, py-spy). PostgreSQL: a connection of the pool, pinged
+        at checkout, so a restarted server costs a reconnect, not an error. (A pool of its own, or
+        one connection kept in autocommit, measured slower here: bench/load.py, 32 pushers,
+        ~106 against ~142 pushes/s.)
         """
         if not self.sqlite:
-            raise RuntimeError("Database.lookup is for SQLite; use a pooled connection")
+            with self.read_engine.connect() as connection:
+                yield connection
+            return
         with self._lookup_lock:
             if self._lookup_fairy is None:
                 self._lookup_fairy = self.read_engine.raw_connection()
@@ -133,6 +146,7 @@ class Database:
             if self._lookup_fairy is not None:
                 self._lookup_fairy.close()  # back to the pool, which dispose() then closes
                 self._lookup_fairy = None
+
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
