@@ -40,6 +40,23 @@ def told_the_server(ctx: AppContext) -> None:
     assert not ctx.revoking.is_alive()
 
 
+def sign_out_offline(ctx: AppContext, launcher: Launcher, unsent: int) -> str:
+    """Sign out while the server is down; the server is back on return. The phone is signed out at
+    once and keeps its ``unsent`` work; the server has not heard of it: the token still works."""
+    token = ctx.credentials.token()
+    assert token is not None
+    launcher.stop()
+    try:
+        assert sign_out(ctx) == unsent  # no error although nobody answers
+        assert ctx.credentials.token() is None
+        told_the_server(ctx)  # gave up quietly: nothing raised on its thread either
+        assert ctx.store.unacknowledged() == unsent
+    finally:
+        launcher.start()
+    assert server_answers(launcher, token) == 200
+    return token
+
+
 def sign_in_again(ctx: AppContext, launcher: Launcher, street: Street, who: str) -> SyncClient:
     complete_sign_in(ctx, launcher.base, login(launcher.base, street.users[who]["username"], PASSWORD))
     ctx.stop_sync()  # the test drives sync itself
@@ -78,19 +95,9 @@ def test_signing_out_while_the_server_is_down_signs_out_and_keeps_the_work(
     launcher, street, tmp_path: Path
 ) -> None:
     ctx = phone(tmp_path / "phone", launcher, street, "chief2")
-    token = ctx.credentials.token()
-    assert token is not None
     case_ids, photos = file_reports(ctx, street, 2, seed=12)
-    launcher.stop()
-    try:
-        assert sign_out(ctx) == 2  # no error although nobody answers
-        assert ctx.credentials.token() is None
-        told_the_server(ctx)  # gave up quietly: nothing raised on its thread either
-        assert ctx.store.unacknowledged() == 2
-    finally:
-        launcher.start()
+    token = sign_out_offline(ctx, launcher, unsent=2)
     # the server has not heard of the sign-out yet; the phone keeps the token to tell it later
-    assert server_answers(launcher, token) == 200
     assert [kept.token for kept in ctx.credentials.revocations()] == [token]
     # the next sign-in reaches the server, and with it the sign-out it missed
     client = sign_in_again(ctx, launcher, street, "chief2")
@@ -107,16 +114,8 @@ def test_a_sign_out_the_server_missed_is_told_when_the_app_opens_again(
     launcher, street, tmp_path: Path
 ) -> None:
     ctx = phone(tmp_path / "phone", launcher, street, "centre")
-    token = ctx.credentials.token()
-    assert token is not None
-    launcher.stop()
-    try:
-        sign_out(ctx)
-        told_the_server(ctx)
-        ctx.close()  # the app is closed while still offline
-    finally:
-        launcher.start()
-    assert server_answers(launcher, token) == 200
+    token = sign_out_offline(ctx, launcher, unsent=0)
+    ctx.close()  # the app is closed before the network is back
     reopened = open_app(tmp_path / "phone", UiQueue(), clock=Clock(), start_sync=False)
     try:
         told_the_server(reopened)
