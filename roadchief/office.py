@@ -1,4 +1,5 @@
-"""The street office's commands: ``demo``, ``report``, ``export-cases`` and ``import``.
+"""The street office's commands: ``demo``, ``report``, ``export-cases``, ``import`` and
+``prune-photos``.
 
 Registered on the ``roadchief`` app by ``register``; the server packages are imported inside each
 command, so ``roadchief walk`` still runs without the server's extras.
@@ -400,8 +401,44 @@ def import_categories_command(
     _run_import("categories", path, database_url, street)
 
 
+# --- prune-photos ----------------------------------------------------------------------------------
+
+
+def prune_photos(
+    database_url: DatabaseUrl = None,
+    photo_dir: Annotated[
+        Path | None,
+        typer.Option("--photo-dir", help="The server's photos (default: ROADCHIEF_PHOTO_DIR or ./photos)."),
+    ] = None,
+    older_than_days: Annotated[
+        int, typer.Option("--older-than-days", min=1, help="Grace period: newer photos are kept.")
+    ] = 30,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count, delete nothing.")] = False,
+) -> None:
+    """Delete photos no accepted action names (uploaded for a refused or never-sent report)."""
+    from datetime import timedelta
+
+    from server import Settings
+    from server.photo_prune import prune_photos as prune
+    from server.photos import PhotoStore
+
+    console = _console()
+    db = _open(database_url)
+    try:
+        store = PhotoStore(photo_dir or Settings().photo_dir)
+        result = prune(db, store, older_than=timedelta(days=older_than_days), dry_run=dry_run)
+    finally:
+        db.dispose()
+    verb = "would delete" if dry_run else "deleted"
+    console.print(
+        f"{result.stored} photos stored: {result.named} named by cases, {result.recent} newer than "
+        f"{older_than_days} days; {verb} {result.removed} ({result.freed_bytes / 1_048_576:.1f} MiB)"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add the street office's commands to the ``roadchief`` app."""
+    app.command("prune-photos")(prune_photos)
     app.command()(demo)
     app.command()(report)
     app.command("export-cases")(export_cases)

@@ -47,7 +47,7 @@ import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -589,6 +589,26 @@ class PhotoStore:
                     temp.unlink()
         _fsync_dir(directory)
         return StoredPhoto(**record.sidecar(), path=image_path, created=True)
+
+    def stored(self) -> Iterator[tuple[str, Path]]:
+        """Every stored photo: (its hash, its image file)."""
+        for suffix in _SUFFIXES.values():
+            for image in self.root.glob(f"*/*/*{suffix}"):
+                if _HASH_RE.fullmatch(image.stem) is not None:
+                    yield image.stem, image
+
+    def remove(self, sha256: str) -> int:
+        """Delete a photo (its image first: from then on it is not stored) and its sidecar; the
+        bytes freed, 0 if it was not there."""
+        image = self._image_path(_check_hash(sha256))
+        if image is None:
+            return 0
+        freed = 0
+        for path in (image, image.with_suffix(".json")):
+            with contextlib.suppress(FileNotFoundError):
+                freed += path.stat().st_size
+                path.unlink()
+        return freed
 
     def remove_stale_temp(self, older_than: float = 3600.0) -> int:
         """Delete temp files a crash left behind (older than ``older_than`` seconds, so an upload

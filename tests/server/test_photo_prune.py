@@ -1,0 +1,125 @@
+"""Pruning photos: what no accepted action names goes after the grace period; evidence never does."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from roadchief.cli import app
+from server.photo_prune import prune_photos, referenced_photos
+from server.photos import PhotoStore
+
+from .photo_samples import jpeg, noise, sha
+from .world import CATEGORY, World
+
+OLD = time.time() - 40 * 86_400  # uploaded 40 days ago
+GRACE = timedelta(days=30)
+
+
+def upload(world: World, seed: int) -> str:
+    """A photo the road chief's phone uploads; its hash."""
+    data = jpeg(noise(48, 32, seed=seed))
+    api = world.a.apis["chief"]
+    response = api.put(f"/api/v1/photos/{sha(data)}", content=data, headers={"content-type": "image/jpeg"})
+    assert response.status_code in (200, 201), response.text
+    return sha(data)
+
+
+def age(store: PhotoStore, *hashes: str) -> None:
+    for digest in hashes:
+        os.utime(store.path(digest), (OLD, OLD))
+
+
+def test_photos_no_accepted_action_names_go_after_the_grace_period(world: World) -> None:
+    a = world.a
+    store = PhotoStore(world.server.workdir / "photos")
+    evidence = upload(world, seed=101)  # its report is accepted
+    refused = upload(world, seed=102)  # its report is refused: named by nothing stored
+    abandoned = upload(world, seed=103)  # never sent with any action
+    fresh = upload(world, seed=104)  # not named either, but uploaded just now
+    a.report(photos=[evidence])
+    answer = a.phone("chief").do(
+        "report",
+        str(uuid.uuid4()),
+        category=CATEGORY,
+        road_id="no-such-road",
+        description="占道",
+        photos=[refused],
+    )
+    assert answer["status"] == "rejected"
+    age(store, evidence, refused, abandoned)
+
+    db = world.server.database()
+    try:
+        assert evidence in referenced_photos(db) and refused not in referenced_photos(db)
+        counted = prune_photos(db, store, older_than=GRACE, dry_run=True)
+        assert all(store.has(d) for d in (evidence, refused, abandoned, fresh))  # a dry run deletes nothing
+        pruned = prune_photos(db, store, older_than=GRACE)
+    finally:
+        db.dispose()
+    assert pruned.removed == counted.removed >= 2
+    assert pruned.freed_bytes == counted.freed_bytes > 0
+    assert store.has(evidence) and store.has(fresh)
+    assert not store.has(refused) and not store.has(abandoned)
+    assert not list(store.root.glob(f"*/*/{refused}.*"))  # its sidecar went too
+    # the case still shows its photo
+    chief = a.apis["chief"]
+    assert chief.get(f"/api/v1/photos/{evidence}").status_code == 200
+
+
+def test_a_pruned_photo_is_uploaded_again_when_its_action_comes_late(world: World) -> None:
+    """A phone that uploaded, went offline before its push, and came back after the prune: the push
+    is answered retry (photo_missing), the phone uploads again, and the push then goes through."""
+    a = world.a
+    store = PhotoStore(world.server.workdir / "photos")
+    late = upload(world, seed=105)
+    age(store, late)
+    db = world.server.database()
+    try:
+        prune_photos(db, store, older_than=GRACE)
+    finally:
+        db.dispose()
+    assert not store.has(late)
+    phone = a.phone("chief")
+    report = phone.mutation(
+        "report", str(uuid.uuid4()), category=CATEGORY, road_id=a.roads[0], description="占道", photos=[late]
+    )
+    (first,) = phone.push(report)
+    assert first["status"] == "retry" and first["code"] == "photo_missing"
+    upload(world, seed=105)
+    (second,) = phone.push(report)
+    assert second["status"] == "applied"
+
+
+def test_the_office_prunes_from_the_command_line(tmp_path: Path) -> None:
+    """``roadchief prune-photos`` on the demo street: its evidence stays, an old stray goes."""
+    cheap = {"ROADCHIEF_PASSWORD_TIME_COST": "1", "ROADCHIEF_PASSWORD_MEMORY_KIB": "1024"}
+    runner = CliRunner()
+    seeded = runner.invoke(app, ["demo", "--dir", str(tmp_path), "--no-serve"], env=cheap)
+    assert seeded.exit_code == 0, seeded.output
+    store = PhotoStore(tmp_path / "photos")
+    evidence = [digest for digest, _ in store.stored()]
+    assert evidence
+    stray = jpeg(noise(40, 30, seed=9))
+    store.put(sha(stray), stray)
+    age(store, sha(stray), *evidence)
+    where = [
+        "--database-url",
+        f"sqlite:///{tmp_path / 'roadchief.db'}",
+        "--photo-dir",
+        str(tmp_path / "photos"),
+    ]
+
+    dry = runner.invoke(app, ["prune-photos", *where, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert f"{len(evidence) + 1} photos stored: {len(evidence)} named by cases" in dry.output
+    assert "would delete 1" in dry.output and store.has(sha(stray))
+    done = runner.invoke(app, ["prune-photos", *where])
+    assert done.exit_code == 0, done.output
+    assert "deleted 1" in done.output
+    assert not store.has(sha(stray)) and all(store.has(digest) for digest in evidence)
