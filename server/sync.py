@@ -149,6 +149,10 @@ class _Slot:
     dispatch_department_id: str | None = None
 
 
+# a kind of record ("case" or "patrol"), the ids to read, and the statements that read them
+_Load = tuple[str, list[str], list[tuple[str, list[str]]]]
+
+
 class _Batch:
     """The state of one push while it runs: records touched, rows to write, answers given."""
 
@@ -194,9 +198,10 @@ class _Batch:
                 slot = _Slot(record, in_db=True, dispatch_department_id=row[3] if kind == "case" else None)
             self.slots[(kind, record_id)] = slot
 
-    def preload_plan(self, mutations: Iterable[Mutation]) -> list[tuple[str, list[str]]]:
+    def preload_plan(self, mutations: Iterable[Mutation]) -> list[_Load]:
         """Every case and patrol the batch may touch (merge targets too), to read before it is
-        replayed: (kind, ids) pairs; ``preload_statements`` reads them, ``take_preloaded`` keeps them."""
+        replayed: per kind, the ids and the statements that read them (``take_preloaded`` keeps
+        what they read)."""
         wanted: dict[str, dict[str, None]] = {"case": {}, "patrol": {}}
         for mutation in mutations:
             wanted["patrol" if mutation.name in PATROL_TRIGGERS else "case"][mutation.case_id] = None
@@ -204,18 +209,19 @@ class _Batch:
                 into = mutation.args.get("into")
                 if isinstance(into, str):
                     wanted["case"][into] = None
-        return [(kind, list(ids)) for kind, ids in wanted.items() if ids]
+        plan: list[_Load] = []
+        for kind, found in wanted.items():
+            if found:
+                ids = list(found)
+                plan.append((kind, ids, self._load_statements(kind, ids)))
+        return plan
 
-    def preload_statements(self, plan: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
-        return [statement for kind, ids in plan for statement in self._load_statements(kind, ids)]
-
-    def take_preloaded(self, plan: list[tuple[str, list[str]]], results: list[list[tuple[Any, ...]]]) -> None:
-        """Slots from the rows ``preload_statements(plan)`` read, in the same order."""
+    def take_preloaded(self, plan: list[_Load], results: list[list[tuple[Any, ...]]]) -> None:
+        """Slots from the rows the plan's statements read, in the plan's order."""
         at = 0
-        for kind, ids in plan:
-            count = len(self._load_statements(kind, ids))
-            self._take(kind, ids, [row for rows in results[at : at + count] for row in rows])
-            at += count
+        for kind, ids, statements in plan:
+            self._take(kind, ids, [row for rows in results[at : at + len(statements)] for row in rows])
+            at += len(statements)
 
     def slot(self, kind: str, record_id: str) -> _Slot:
         slot = self.slots.get((kind, record_id))
@@ -335,7 +341,7 @@ def apply_push(
     # id), and every case and patrol the batch names, locked
     statements.append((_DEVICE_FOR_UPDATE, (device_id,)))
     statements.append((_KNOWN_IDS.format(ids=Driver.marks(len(ids))), ids))
-    statements.extend(batch.preload_statements(plan))
+    statements.extend(statement for _, _, load in plan for statement in load)
     read = driver.read_all(statements)
     if known_counter is None:
         counter_rows = read.pop(0)
