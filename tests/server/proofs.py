@@ -31,6 +31,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -327,6 +328,9 @@ class Fleet:
     """Phones pushing their outboxes in threads, each until empty; can be paused for a look.
 
     ``pause()`` returns once no push is on the wire, so the ledger can be read while nothing moves.
+    With ``top_up``, each phone's thread calls it before every push (so the outbox is only ever
+    touched by one thread) until ``stop_topping_up()``: the fleet stays busy for as long as a test
+    needs, however fast the server drains it.
     """
 
     def __init__(
@@ -338,8 +342,11 @@ class Fleet:
         deadline: float,
         pause: float = 0.02,
         timeout: float = 10,
+        top_up: Callable[[SimPhone], None] | None = None,
     ) -> None:
         self.phones = phones
+        self._top_up = top_up
+        self._topping_up = top_up is not None
         self.target = target
         self.batch_size = batch_size
         self.deadline = deadline
@@ -355,7 +362,11 @@ class Fleet:
     def _run(self, phone: SimPhone) -> None:
         try:
             with httpx.Client(timeout=self.timeout) as http:
-                while phone.outbox and not self._aborted:
+                while not self._aborted:
+                    if self._top_up is not None and self._topping_up:
+                        self._top_up(phone)
+                    if not phone.outbox:
+                        break
                     with self._cond:
                         if not self._cond.wait_for(
                             lambda: not self._paused or self._aborted,
@@ -385,6 +396,10 @@ class Fleet:
     @property
     def busy(self) -> bool:
         return any(p.outbox for p in self.phones)
+
+    def stop_topping_up(self) -> None:
+        """From now on each phone only drains what its outbox holds."""
+        self._topping_up = False
 
     def pause(self) -> None:
         with self._cond:
