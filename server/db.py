@@ -63,6 +63,11 @@ def make_engine(url: str, *, write: bool = True) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA foreign_keys=ON")
+            if write:
+                # each push's savepoints need a sub-journal; on disk that was a temp file created,
+                # written and unlinked per push (strace: ~100 of each for 100 pushes), in memory it
+                # is a buffer of at most the pages one push changes. Pushes of 100: ~5 % faster.
+                cursor.execute("PRAGMA temp_store=MEMORY")
             cursor.close()
 
         @event.listens_for(engine, "begin")

@@ -273,3 +273,10 @@ def test_a_writer_whose_loop_breaks_refuses_every_waiting_and_later_push_at_once
         writer.stop()
     assert stored(db) == []
     assert "the push writer stopped" in caplog.text
+
+
+def test_the_writer_keeps_its_savepoint_journals_in_memory_not_in_a_temp_file_per_push(db: Database) -> None:
+    with db.write() as session:
+        assert session.execute(text("PRAGMA temp_store")).scalar() == 2  # MEMORY
+    with db.read() as session:  # readers' big sorts may still spill to disk
+        assert session.execute(text("PRAGMA temp_store")).scalar() == 0
