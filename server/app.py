@@ -59,13 +59,14 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     settings = settings or Settings()
     if migrate:
         upgrade_database(settings.database_url)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, background_checkpoints=True)
     # SQLite: one writer for everything; PostgreSQL: a group per street (see server.writer)
     writer = GroupWriter(db, one_key_per_group=not db.sqlite)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         _freeze_startup_objects()
+        db.start()
         yield
         writer.stop()
         db.dispose()
