@@ -1,7 +1,7 @@
 """Sync server throughput: push ingest against raw inserts of the same rows, pull against a raw
 streaming SELECT of the same rows, measured in the same run on the same machine.
 
-    python bench/sync.py [--events N] [--pull 25000,50000,100000] [--no-pg]
+    python bench/sync.py [--events N] [--rounds 3] [--pull 25000,50000,100000] [--no-pg]
 
 Prints one side-by-side table:
 
@@ -14,7 +14,9 @@ Prints one side-by-side table:
   fresh database: the four phones' batches sent one after another (one request at a time), then
   the four phones pushing at once, each its own batches in order on its own connection (the
   server then overlaps one phone's HTTP and parsing with another's write, and commits pushes in
-  groups).
+  groups). In three rounds (``--rounds``), each on fresh databases, with its baselines measured
+  right after its pushes: each ratio is taken within its round, and the median is printed with
+  the range.
 - **pull** (SQLite): a phone's first sync of a street with 25k, 50k and 100k events (pages of
   ``MAX_PULL_LIMIT``), seconds and the server's peak RSS growth (``VmHWM``, server restarted
   before each pull), against a raw streaming ``SELECT`` of the same rows (every column of the
@@ -35,10 +37,12 @@ import argparse
 import random
 import shutil
 import sqlite3
+import statistics
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -314,35 +318,45 @@ def raw_streaming_select(server_db: Path, street_id: str) -> tuple[float, int]:
 # --- the runs --------------------------------------------------------------------------------------
 
 
-def ingest(kind: str, url: str, workdir: Path, events: int) -> dict[str, Any]:
-    with ServerProcess(url, workdir) as server:
-        handle, street = setup_street(server)
-        handle.close()
-        phones = phones_for(street, events, seed=1)
-        bodies = make_bodies(phones, BATCH)
-        seconds = push_all(server.base_url, bodies)
-    figures: dict[str, Any] = {"server": events / seconds}
-    # the same pushes again, on a fresh database, the four phones sending at once
-    together_url = (
-        url.replace("ingest.db", "ingest-together.db") if kind == "sqlite" else _fresh_pg_database(url)
-    )
-    with ServerProcess(together_url, workdir) as server:
-        handle, street = setup_street(server)
-        handle.close()
-        phones = phones_for(street, events, seed=1)
-        figures["together"] = events / push_at_once(server.base_url, make_bodies(phones, BATCH))
-    if kind == "sqlite":
-        db = Path(url.removeprefix("sqlite:///"))
-        raw_seconds, rows = raw_sqlite(db, workdir)
-        all_seconds, all_rows = raw_sqlite_all_rows(db, workdir, events)
-    else:
-        raw_seconds, rows = raw_postgres(url)
-        all_seconds, all_rows = raw_postgres_all_rows(url, events)
-    figures["all_rows"] = events / all_seconds  # events/s if storing their rows were all there is
-    figures["rows_per_event"] = all_rows / events
-    assert rows == events
-    figures["raw"] = rows / raw_seconds
-    return figures
+def ingest(
+    kind: str, url_for: Callable[[str], str], workdir: Path, events: int, rounds: int
+) -> list[dict[str, Any]]:
+    """``rounds`` rounds, each on fresh databases (``url_for(name)``): the pushes one after another,
+    the raw baselines of the rows they wrote, then the four phones pushing at once.
+
+    Each ratio is taken within its round, server and baseline seconds apart, so that the load of
+    this shared machine, which drifts by ±20 % over minutes, falls on both sides alike."""
+    figures_by_round = []
+    for n in range(rounds):
+        place = workdir / f"{kind}-{n}"
+        place.mkdir()
+        url = url_for(f"ingest_{n}")
+        with ServerProcess(url, place) as server:
+            handle, street = setup_street(server)
+            handle.close()
+            phones = phones_for(street, events, seed=1)
+            bodies = make_bodies(phones, BATCH)
+            seconds = push_all(server.base_url, bodies)
+        figures: dict[str, Any] = {"server": events / seconds}
+        if kind == "sqlite":
+            db = Path(url.removeprefix("sqlite:///"))
+            raw_seconds, rows = raw_sqlite(db, place)
+            all_seconds, all_rows = raw_sqlite_all_rows(db, place, events)
+        else:
+            raw_seconds, rows = raw_postgres(url)
+            all_seconds, all_rows = raw_postgres_all_rows(url, events)
+        assert rows == events
+        figures["raw"] = rows / raw_seconds
+        figures["all_rows"] = events / all_seconds  # events/s if storing their rows were all there is
+        figures["rows_per_event"] = all_rows / events
+        # the same pushes again, on a fresh database, the four phones sending at once
+        with ServerProcess(url_for(f"together_{n}"), place) as server:
+            handle, street = setup_street(server)
+            handle.close()
+            phones = phones_for(street, events, seed=1)
+            figures["together"] = events / push_at_once(server.base_url, make_bodies(phones, BATCH))
+        figures_by_round.append(figures)
+    return figures_by_round
 
 
 def first_sync(http: httpx.Client, base_url: str, phone: SimPhone) -> tuple[float, float, int]:
@@ -419,6 +433,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000, help="events pushed for the ingest figures")
     parser.add_argument("--pull", default="25000,50000,100000", help="street sizes for the pull figures")
     parser.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
+    parser.add_argument("--rounds", type=int, default=3, help="ingest rounds (the median round is shown)")
     options = parser.parse_args()
     sizes = [int(s) for s in options.pull.split(",") if s]
 
@@ -426,12 +441,21 @@ def main() -> None:
     cluster = None
     try:
         rows: list[tuple[str, str, str, str, str]] = []
-        sqlite = ingest("sqlite", f"sqlite:///{workdir / 'ingest.db'}", workdir, options.events)
+        sqlite = ingest(
+            "sqlite", lambda name: f"sqlite:///{workdir / name}.db", workdir, options.events, options.rounds
+        )
         rows += _ingest_rows("SQLite", sqlite, "sqlite3")
         if not options.no_pg and PgCluster.available():
             cluster = PgCluster()
             cluster.start()
-            pg = ingest("postgres", cluster.url, workdir, options.events)
+            url = cluster.url
+            pg = ingest(
+                "postgres",
+                lambda name: _fresh_pg_database(url, f"roadchief_{name}"),
+                workdir,
+                options.events,
+                options.rounds,
+            )
             rows += _ingest_rows("PostgreSQL", pg, "psycopg")
         pulls = pull_sizes(workdir, sizes)
     finally:
@@ -464,30 +488,44 @@ def main() -> None:
     _print_table(rows)
 
 
-def _ingest_rows(kind: str, figures: dict[str, float], driver: str) -> list[tuple[str, str, str, str, str]]:
+def _ratio_cell(rounds: list[dict[str, Any]], measure: str, baseline: str) -> str:
+    """The median of the rounds' ratios, and their range when there were several rounds."""
+    ratios = [r[measure] / r[baseline] for r in rounds]
+    if len(ratios) == 1:
+        return f"{ratios[0]:.0%}"
+    return f"{statistics.median(ratios):.0%} ({min(ratios):.0%}-{max(ratios):.0%})"
+
+
+def _ingest_rows(
+    kind: str, rounds: list[dict[str, Any]], driver: str
+) -> list[tuple[str, str, str, str, str]]:
     """The goal is read against raw executemany of the same rows the push wrote (every table);
-    the event rows alone, a stricter baseline, are printed beside it."""
-    same_rows = f"{figures['all_rows']:,.0f} events/s raw {driver} executemany of the same rows"
+    the event rows alone, a stricter baseline, are printed beside it. Figures: medians of the rounds."""
+
+    def median_of(key: str) -> float:
+        return statistics.median([r[key] for r in rounds])
+
+    same_rows = f"{median_of('all_rows'):,.0f} events/s raw {driver} executemany of the same rows"
     return [
         (
             f"push ingest, {kind}, batch 100",
-            f"{figures['server']:,.0f} events/s",
-            f"{same_rows} ({figures['rows_per_event']:.1f}/event)",
-            f"{figures['server'] / figures['all_rows']:.0%}",
+            f"{median_of('server'):,.0f} events/s",
+            f"{same_rows} ({median_of('rows_per_event'):.1f}/event)",
+            _ratio_cell(rounds, "server", "all_rows"),
             ">= 35%",
         ),
         (
             "  same, the 4 phones pushing at once",
-            f"{figures['together']:,.0f} events/s",
+            f"{median_of('together'):,.0f} events/s",
             f"{same_rows} (the same baseline)",
-            f"{figures['together'] / figures['all_rows']:.0%}",
+            _ratio_cell(rounds, "together", "all_rows"),
             ">= 35%",
         ),
         (
             "  same, against the event rows alone",
-            f"{figures['server']:,.0f} events/s",
-            f"{figures['raw']:,.0f} rows/s raw {driver} executemany of the events table's rows",
-            f"{figures['server'] / figures['raw']:.0%}",
+            f"{median_of('server'):,.0f} events/s",
+            f"{median_of('raw'):,.0f} rows/s raw {driver} executemany of the events table's rows",
+            _ratio_cell(rounds, "server", "raw"),
             "(stricter)",
         ),
     ]
