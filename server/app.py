@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.writer = writer
     app.state.passwords = Passwords(settings)
     app.state.limiter = LoginLimiter(
-        settings.login_attempts_per_minute, settings.login_attempts_per_minute_per_ip
+        db, settings.login_attempts_per_minute, settings.login_attempts_per_minute_per_ip
     )
     app.state.rules = RulesCache()
     app.state.photos = _photo_store(settings)

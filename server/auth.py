@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
 import time
-from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -20,7 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, text, update
 from sqlalchemy.orm import Session
 
 from engine import Actor, Role
@@ -72,47 +71,64 @@ class Passwords:
 class LoginLimiter:
     """Failed logins per username and per client address in a sliding minute; over the limit → 429.
 
-    In memory: each worker process counts on its own, which bounds guessing per process. Behind
-    several workers, put the same limit in the reverse proxy.
+    The failures are rows of ``login_failures``, so every server process behind the same database
+    counts the same ones (in memory, N worker processes let a guesser try N times the limit). A
+    check is one indexed read; a failure one small write, which also deletes the failures that
+    have left the window. ``clock`` is wall time in seconds, the same for every process.
     """
 
-    def __init__(self, per_user: int, per_ip: int, window_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        per_user: int,
+        per_ip: int,
+        window_s: float = 60.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.db = db
         self.per_user = per_user
         self.per_ip = per_ip
         self.window = window_s
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+        self.clock = clock
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.get(key)
-        if times is None:
-            times = self._failures[key] = deque()
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        return times
+    @staticmethod
+    def _keys(username: str, ip: str) -> tuple[str, str]:
+        # the column holds 120 characters: a username is at most 64 (schemas.LoginRequest), an
+        # address at most 45; the cut only guards against what a proxy might put there
+        return f"u:{username.lower()}"[:120], f"ip:{ip}"[:120]
 
     def check(self, username: str, ip: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key, limit in ((f"u:{username.lower()}", self.per_user), (f"ip:{ip}", self.per_ip)):
-                times = self._recent(key, now)
-                if len(times) >= limit:
-                    retry = max(1, int(times[0] + self.window - now) + 1)
+        now = self.clock()
+        user_key, ip_key = self._keys(username, ip)
+        limits = {user_key: self.per_user, ip_key: self.per_ip}
+        with self.db.read() as session:
+            since = now - self.window
+            for key, count, oldest in session.execute(
+                _RECENT_FAILURES, {"u": user_key, "ip": ip_key, "since": since}
+            ):
+                if count >= limits[key]:
+                    retry = max(1, int(oldest + self.window - now) + 1)
                     raise ApiError(
                         429,
                         "too_many_attempts",
                         f"too many failed logins; try again in {retry} s",
                         headers={"Retry-After": str(retry)},
                     )
-            if len(self._failures) > 100_000:  # drop idle keys so a scan cannot grow memory forever
-                for key in [k for k, v in self._failures.items() if not v or v[-1] <= now - self.window]:
-                    del self._failures[key]
 
     def failed(self, username: str, ip: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._recent(f"u:{username.lower()}", now).append(now)
-            self._recent(f"ip:{ip}", now).append(now)
+        now = self.clock()
+        user_key, ip_key = self._keys(username, ip)
+        with self.db.write() as session:
+            session.execute(_FORGET_FAILURES, {"before": now - self.window})
+            session.execute(_RECORD_FAILURE, [{"key": user_key, "at": now}, {"key": ip_key, "at": now}])
+
+
+_RECENT_FAILURES = text(
+    "SELECT key, count(*), min(at_epoch) FROM login_failures "
+    "WHERE key IN (:u, :ip) AND at_epoch > :since GROUP BY key"
+)
+_FORGET_FAILURES = text("DELETE FROM login_failures WHERE at_epoch <= :before")
+_RECORD_FAILURE = text("INSERT INTO login_failures (key, at_epoch) VALUES (:key, :at)")
 
 
 @dataclass(frozen=True, slots=True)

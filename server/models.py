@@ -39,6 +39,7 @@ __all__ = [
     "Department",
     "Device",
     "EventRow",
+    "LoginFailure",
     "MutationRow",
     "PatrolRow",
     "Road",
@@ -286,3 +287,17 @@ class MutationRow(Base):
     message_zh: Mapped[str | None] = mapped_column(String(500), nullable=True)
     message_en: Mapped[str | None] = mapped_column(String(500), nullable=True)
     processed_at: Mapped[datetime] = mapped_column(Moment())
+
+
+class LoginFailure(Base):
+    """A failed login, counted against the username and against the client's address for a minute
+    (``server.auth.LoginLimiter``). In the database, so every server process counts the same ones."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_key_at_epoch", "key", "at_epoch"),
+        Index("ix_login_failures_at_epoch", "at_epoch"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(120))  # "u:" + lower-cased username, or "ip:" + address
+    at_epoch: Mapped[float] = mapped_column(Double)

@@ -6,10 +6,16 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select, update
 
-from server.models import Token, User
+from server.auth import LoginLimiter
+from server.db import Database
+from server.errors import ApiError
+from server.migrations import upgrade_database
+from server.models import LoginFailure, Token, User
 
 from .world import PASSWORD, World
 
@@ -95,3 +101,28 @@ def test_no_garbage_logout_and_expired_tokens_are_401(world: World) -> None:
         ).status_code
         == 401
     )
+
+
+def test_failed_logins_leave_the_count_once_their_minute_is_over(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'limit.db'}"
+    upgrade_database(url)
+    db = Database(url)
+    now = [1_000_000.0]
+    limiter = LoginLimiter(db, per_user=2, per_ip=100, clock=lambda: now[0])
+    try:
+        limiter.failed("Zhang", "10.0.0.1")
+        now[0] += 30
+        limiter.failed("zhang", "10.0.0.2")  # the same username, whatever its case
+        with pytest.raises(ApiError) as refused:
+            limiter.check("ZHANG", "10.0.0.3")
+        assert refused.value.status == 429
+        assert refused.value.headers == {"Retry-After": "31"}  # when the first failure leaves the minute
+        limiter.check("li", "10.0.0.1")  # another user from the same address is still let through
+        now[0] += 31
+        limiter.check("zhang", "10.0.0.3")
+        limiter.failed("wang", "10.0.0.9")  # a failure clears the rows that left the window
+        with db.read() as session:
+            keys = sorted(session.scalars(select(LoginFailure.key)))
+        assert keys == ["ip:10.0.0.2", "ip:10.0.0.9", "u:wang", "u:zhang"]
+    finally:
+        db.dispose()

@@ -1,4 +1,5 @@
-"""Several server processes: on PostgreSQL they share the work; on SQLite the server refuses to start."""
+"""Several server processes: on PostgreSQL they share the work and the login limit; on SQLite the
+server refuses to start."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
+
+from shared import LOGIN_PATH
 
 from .proofs import ROOT, Fleet, ServerProcess, SimPhone, check, fill_outbox, read_ledger, setup_street
 
@@ -48,3 +52,23 @@ def test_two_workers_on_postgres_take_every_push_once(pg_database: str, tmp_path
     verdict = check(read_ledger(pg_database), phones, drained=True)
     assert verdict.ok, verdict.summary()
     assert verdict.processed == 800
+
+
+@pytest.mark.postgres
+def test_a_failed_login_counts_on_every_server_process(pg_database: str, tmp_path: Path) -> None:
+    limit = {"ROADCHIEF_LOGIN_ATTEMPTS_PER_MINUTE": "3"}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with (
+        ServerProcess(pg_database, tmp_path / "a", **limit) as first,
+        ServerProcess(pg_database, tmp_path / "b", **limit) as second,
+    ):
+
+        def guess(server: ServerProcess) -> int:
+            body = {"username": "zhang.wei", "password": "123456"}
+            return httpx.post(server.base_url + LOGIN_PATH, json=body, timeout=30).status_code
+
+        assert [guess(first), guess(second), guess(first)] == [401, 401, 401]
+        # each process saw fewer than three failures itself: the count is the database's
+        assert guess(second) == 429
+        assert guess(first) == 429
