@@ -496,6 +496,23 @@ def fill_outbox(phone: SimPhone, street: Street, count: int, rng: random.Random,
             phone.queue("comment", case_id, text="已拍照，请尽快处理")
 
 
+def outbox_filler(
+    street: Street, phones: list[SimPhone], files_patrols: list[bool], rng: random.Random
+) -> Callable[[SimPhone, int], None]:
+    """``fill(phone, count)``: ``fill_outbox`` with each phone's own random stream (so a phone's
+    thread can call it, as ``Fleet``'s ``top_up`` does) and whether that phone files patrols."""
+    own = {
+        phone.name: (random.Random(rng.random()), patrols)
+        for phone, patrols in zip(phones, files_patrols, strict=True)
+    }
+
+    def fill(phone: SimPhone, count: int) -> None:
+        phone_rng, patrols = own[phone.name]
+        fill_outbox(phone, street, count, phone_rng, patrols=patrols)
+
+    return fill
+
+
 # --- a flaky network -------------------------------------------------------------------------------
 
 

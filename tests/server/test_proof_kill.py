@@ -7,7 +7,7 @@ import random
 import time
 from pathlib import Path
 
-from .proofs import Fleet, ServerProcess, SimPhone, check, fill_outbox, read_ledger, setup_street
+from .proofs import Fleet, ServerProcess, SimPhone, check, outbox_filler, read_ledger, setup_street
 
 EVENTS = 5000
 KILLS = 20
@@ -28,18 +28,18 @@ def test_kill_minus_nine_during_a_5000_event_push_loses_nothing_doubles_nothing_
         handle.close()
         cast = [("chief", True), ("chief2", True), ("station", False), ("centre", False)]
         phones = [SimPhone(token=street.apis[who].token or "", name=who) for who, _ in cast]
-        files_patrols = {phone.name: patrols for phone, (_, patrols) in zip(phones, cast, strict=True)}
-        rngs = {phone.name: random.Random(rng.random()) for phone in phones}
-
-        def fill(phone: SimPhone, count: int = RESERVE) -> None:
-            fill_outbox(phone, street, count, rngs[phone.name], patrols=files_patrols[phone.name])
-
+        fill = outbox_filler(street, phones, [patrols for _, patrols in cast], rng)
         for phone in phones:
             fill(phone, EVENTS // len(phones))
 
         started = time.monotonic()
         fleet = Fleet(
-            phones, server, batch_size=BATCH, deadline=started + TIME_LIMIT, pause=0.01, top_up=fill
+            phones,
+            server,
+            batch_size=BATCH,
+            deadline=started + TIME_LIMIT,
+            pause=0.01,
+            top_up=lambda phone: fill(phone, RESERVE),
         ).start()
         kills, in_flight = 0, 0
         try:

@@ -17,7 +17,7 @@ from .proofs import (
     ServerProcess,
     SimPhone,
     check,
-    fill_outbox,
+    outbox_filler,
     pull_everything,
     read_ledger,
     setup_street,
@@ -44,15 +44,16 @@ def test_postgres_crashing_five_times_during_pushes_keeps_every_acknowledged_eve
             handle.close()
             cast = [("chief", True), ("chief2", True), ("station", False), ("centre", False)]
             phones = [SimPhone(token=street.apis[who].token or "", name=who) for who, _ in cast]
-            files_patrols = {phone.name: patrols for phone, (_, patrols) in zip(phones, cast, strict=True)}
-            rngs = {phone.name: random.Random(rng.random()) for phone in phones}
-
-            def top_up(phone: SimPhone) -> None:
-                fill_outbox(phone, street, RESERVE, rngs[phone.name], patrols=files_patrols[phone.name])
+            fill = outbox_filler(street, phones, [patrols for _, patrols in cast], rng)
 
             started = time.monotonic()
             fleet = Fleet(
-                phones, server, batch_size=50, deadline=started + TIME_LIMIT, pause=0.05, top_up=top_up
+                phones,
+                server,
+                batch_size=50,
+                deadline=started + TIME_LIMIT,
+                pause=0.05,
+                top_up=lambda phone: fill(phone, RESERVE),
             ).start()
             crashes, acked_at_crash = 0, []
             try:
