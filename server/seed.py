@@ -20,7 +20,7 @@ import random
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -393,6 +393,7 @@ class _Story:
             args["urgency"] = Urgency.URGENT.value
         if patrol_id is not None:
             args["patrol_id"] = patrol_id
+        first = len(self.actions)
         self.add(at, reporter, "report", case_id, **args)
         station = self.cast.stations[road["community_id"]]
         department = self.cast.department_of[code]
@@ -465,6 +466,13 @@ class _Story:
                 t = self.add(self.later(t, 0.3, 6), coordinator, step, case_id, reason="经核实不属实")
             elif step == "comment":
                 t = self.add(self.later(t, 0.1, 2), coordinator, step, case_id, text="已电话联系责任单位")
+        if stop is not None and t > self.now:
+            # a case meant to wait at ``stop`` today: the random delays (and office hours) put a
+            # step before it after ``now``, where it would not have happened yet and the case
+            # would wait a step early. Whole days back keep every step's time of day.
+            back = timedelta(days=math.ceil((t - self.now) / timedelta(days=1)))
+            self.actions[first:] = [replace(a, at=a.at - back) for a in self.actions[first:]]
+            at -= back
         closes_at = t if script[-1:] == ("approve",) and stop is None else None
         if scenario in ("normal", "late", "rework", "escalated", "returned"):
             self.open_targets.append((case_id, road, at, closes_at or self.now + timedelta(days=365)))

@@ -11,19 +11,23 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from engine import State
 from roadchief.cli import app
-from server import Database
+from server import Database, Settings
+from server.auth import Passwords
+from server.migrations import upgrade_database
 from server.models import CaseRow, EventRow, PatrolRow, Street
 from server.report import Period, Scope, evaluate
-from server.seed import DEMO_PASSWORD
+from server.seed import DEMO_PASSWORD, seed_demo
 
 from .conftest import ROOT, _free_port
 
 CHEAP = {"ROADCHIEF_PASSWORD_TIME_COST": "1", "ROADCHIEF_PASSWORD_MEMORY_KIB": "1024"}
+_CHEAP_SETTINGS = {"password_time_cost": 1, "password_memory_kib": 1024}
 
 
 def test_demo_without_serving_seeds_every_state_once(tmp_path: Path) -> None:
@@ -113,3 +117,26 @@ def test_demo_serves_and_a_user_signs_in_over_http(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+# times of day at which, before the fix, a waiting case's last step fell after ``now`` and was
+# dropped, so no case waited in 督察 (supervision); and two that were always fine
+@pytest.mark.parametrize(
+    "now",
+    [
+        "2026-12-01T17:07:00+00:00",
+        "2026-12-01T20:07:00+00:00",
+        "2026-12-01T08:07:00+00:00",
+        "2026-12-05T03:13:00+00:00",
+    ],
+)
+def test_the_demo_puts_a_case_in_every_open_state_whatever_the_time_of_day(tmp_path: Path, now: str) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    upgrade_database(url)
+    db = Database(url)
+    try:
+        with db.write() as session:
+            summary = seed_demo(session, Passwords(Settings(**_CHEAP_SETTINGS)), datetime.fromisoformat(now))
+    finally:
+        db.dispose()
+    assert set(summary.cases) == {s.value for s in State} - {State.PATROL.value}, summary.cases
