@@ -92,7 +92,7 @@ _ANSWER_COLUMNS = ("id", "device_id", "seq", "status", "code", "message_zh", "me
 
 
 def _event_row(
-    event: Event, args_json: str, street_seq: int, received_at: Any, received_iso: str
+    event: Event, args_json: str, occurred_epoch: float, street_seq: int, received_at: Any, received_iso: str
 ) -> tuple[Any, ...]:
     """The ``events`` row of an applied event, in ``_EVENT_COLUMNS`` order, with its pull entry."""
     actor = event.actor
@@ -109,7 +109,7 @@ def _event_row(
         actor.community_id,
         actor.department_id,
         occurred_at,
-        epoch(event.occurred_at),
+        occurred_epoch,
         received_at,
         args_json,
         orjson.dumps(
@@ -163,6 +163,7 @@ class _Batch:
         self.slots: dict[tuple[str, str], _Slot] = {}
         self.events: list[Event] = []
         self.args_json: list[str] = []  # each event's args as the JSON text its mutation was checked as
+        self.epochs: list[float] = []  # each event's occurred_at as ``epoch`` gives it
         self.visits = StepVisits()  # step_visits rows, from the engine's step before and after each event
         # roads, communities and departments found in this transaction: ("exists", table, id,
         # street) → row (server.db.transaction_memo: a group of pushes shares them)
@@ -281,7 +282,7 @@ def _photos_of(args: Any) -> Iterable[str]:
 
 def _answer(mutation: Mutation, status: MutationStatus, rejection: Rejection | None = None) -> MutationResult:
     if rejection is None:
-        return MutationResult(mutation.id, mutation.seq, status)
+        return MutationResult.acknowledging(mutation, status)
     return MutationResult(
         mutation.id, mutation.seq, status, rejection.code.value, rejection.message_zh, rejection.message_en
     )
@@ -309,7 +310,7 @@ _STATUS, _CODE, _ZH, _EN = 3, 4, 5, 6
 
 def _stored_answer(mutation: Mutation, row: tuple[Any, ...]) -> MutationResult:
     if row[_STATUS] == MutationStatus.APPLIED.value:
-        return MutationResult(mutation.id, mutation.seq, MutationStatus.DUPLICATE)
+        return MutationResult.acknowledging(mutation, MutationStatus.DUPLICATE)
     return MutationResult(mutation.id, mutation.seq, MutationStatus.REJECTED, row[_CODE], row[_ZH], row[_EN])
 
 
@@ -328,6 +329,7 @@ def apply_push(
     device_id = request.device_id
     ids = [m.id for m in request.mutations]
     batch = _Batch(driver, user, rules, memo)
+    actor, role = user.actor, user.role  # one Actor for the whole batch: every event shares it
     plan = batch.preload_plan(request.mutations)
     # Steps 1-3 are read together, in this order: on PostgreSQL in one round trip (read_all).
     # 1. the street's counter row, locked until commit: pushes of one street commit one at a time.
@@ -395,8 +397,8 @@ def apply_push(
             id=mutation.id,
             case_id=mutation.case_id,
             name=str(mutation.name),
-            actor=user.actor,
-            role=user.role,
+            actor=actor,
+            role=role,
             occurred_at=mutation.occurred_at,
             args=mutation.args,
             received_at=now,
@@ -425,11 +427,11 @@ def apply_push(
                     )
                 )
                 break  # nothing after a retry is processed: the phone resends from here
+            at = epoch(event.occurred_at)
             if isinstance(outcome, Case):
                 # the step before comes from the loaded snapshot: no extra read of the log
                 before = slot.record.step if isinstance(slot.record, Case) else None
                 street_seq = counter + len(batch.events) + 1  # the seq step 4 gives this event
-                at = epoch(event.occurred_at)
                 batch.visits.record(user.street_id, event.case_id, before, outcome.step, street_seq, at)
             slot.record = outcome
             slot.dirty = True
@@ -437,6 +439,7 @@ def apply_push(
                 slot.dispatch_department_id = event.args.get("department_id")
             batch.events.append(event)
             batch.args_json.append(mutation.args_json)
+            batch.epochs.append(at)
             result = _answer(mutation, MutationStatus.APPLIED)
         results.append(result)
         answers.append(result)
@@ -452,8 +455,10 @@ def apply_push(
             "events",
             _EVENT_COLUMNS,
             [
-                _event_row(event, text, counter + i, received_at, received_iso)
-                for i, (event, text) in enumerate(zip(batch.events, batch.args_json, strict=True), start=1)
+                _event_row(event, text, at, counter + i, received_at, received_iso)
+                for i, (event, text, at) in enumerate(
+                    zip(batch.events, batch.args_json, batch.epochs, strict=True), start=1
+                )
             ],
         )
         _write_snapshots(driver, batch)

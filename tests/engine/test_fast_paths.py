@@ -1,30 +1,66 @@
 """The engine's hot paths agree with the plain code they replaced, on random inputs.
 
 ``evolve`` must be ``dataclasses.replace``; patrol points must be read, refused and measured exactly
-as the leg-by-leg haversine over ``Location`` objects did (the reference copies below are that code).
+as the leg-by-leg haversine over ``Location`` objects did (the reference copies below are that code);
+and the engine's machines (``engine.machine.LoopMachine``) must decide every action as transitions'
+stock ``Machine`` built from the same table does.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import fields, replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from transitions import Machine, MachineError
+from transitions.core import Event as StockEvent
 
-from engine import Case, Event, Location, Patrol, PatrolState, Rejection, Role, State, Trigger, apply
+from engine import (
+    PATROL_TRIGGERS,
+    Actor,
+    Case,
+    Event,
+    Level,
+    Location,
+    Patrol,
+    PatrolState,
+    Rejection,
+    Role,
+    State,
+    Trigger,
+    apply,
+    loop,
+)
 from engine.arguments import Refused
 from engine.case import evolve
 from engine.loop import _trigger_of
+from engine.machine import LoopMachine
 from engine.patrol import MAX_POINTS_PER_EVENT, PATROL_MACHINE, evolve_patrol
 from engine.rejection import refuse
 from engine.vocabulary import RejectionCode
-from engine.workflow import CASE_MACHINE
+from engine.workflow import CASE_MACHINE, TRIGGER_ROLES
 
-from .story import CHIEF, START
+from .story import (
+    ADMIN,
+    CATEGORY,
+    CHIEF,
+    COMMAND_CENTRE,
+    COMMUNITY,
+    DEPARTMENT,
+    HANDLER,
+    OTHER_DEPARTMENT,
+    START,
+    STATION,
+    STREET,
+    SUPERVISOR,
+    VALID_ARGS,
+)
 
 # --- evolve is dataclasses.replace ---------------------------------------------------------
 
@@ -89,6 +125,199 @@ def test_the_machines_states_are_named_as_transitions_names_them() -> None:
     for machine in (CASE_MACHINE, PATROL_MACHINE):
         for key, state in machine.states.items():
             assert state.name == key == StockState(key).name
+
+
+# --- LoopMachine decides as transitions' stock Machine does --------------------------------
+
+
+def _stock_copy(machine: Machine) -> Machine:
+    """transitions' stock ``Machine`` with ``machine``'s states, options and transitions (the same
+    condition and callback functions), built from the machine itself so no row is left out."""
+    rows = [
+        {
+            "trigger": name,
+            "source": transition.source,
+            "dest": transition.dest,
+            "conditions": [c.func for c in transition.conditions if c.target],
+            "unless": [c.func for c in transition.conditions if not c.target],
+            "prepare": list(transition.prepare),
+            "before": list(transition.before),
+            "after": list(transition.after),
+        }
+        for name, event in machine.events.items()
+        for transitions in event.transitions.values()
+        for transition in transitions
+    ]
+    stock = Machine(
+        model=None,
+        states=list(machine.states),
+        initial=machine.initial,
+        transitions=rows,
+        auto_transitions=False,
+        send_event=machine.send_event,
+        ignore_invalid_triggers=machine.ignore_invalid_triggers,
+    )
+    assert type(stock.events[rows[0]["trigger"]]) is StockEvent  # really the stock classes
+    return stock
+
+
+_STOCK_CASE_EVENTS = {t: _stock_copy(CASE_MACHINE).events[t.value] for t in TRIGGER_ROLES}
+_STOCK_PATROL_EVENTS = {t: _stock_copy(PATROL_MACHINE).events[t.value] for t in PATROL_TRIGGERS}
+
+_PEOPLE = [
+    (CHIEF, Role.ROAD_CHIEF),
+    (STATION, Role.COORDINATOR),
+    (COMMAND_CENTRE, Role.COORDINATOR),
+    (HANDLER, Role.HANDLER),
+    (Actor("u-police", STREET, department_id=OTHER_DEPARTMENT), Role.HANDLER),
+    (SUPERVISOR, Role.SUPERVISOR),
+    (Actor(CHIEF.user_id, STREET), Role.SUPERVISOR),
+    (ADMIN, Role.ADMIN),
+]
+_ARGS = st.one_of(
+    st.sampled_from(list(VALID_ARGS.values())),
+    st.sampled_from(
+        [
+            {},
+            {"reason": ""},
+            {"photos": ["not-a-hash"]},
+            {"department_id": DEPARTMENT, "due_at": "2026-03-01T00:00:00+00:00"},
+            {"points": [[39.93, 116.19], [39.94, 116.2]]},
+            {"road_id": "road-jinding", "points": [[39.93, 116.19]]},
+            {"nothing_found": True},
+            {"points": [[91, 0]]},
+        ]
+    ),
+)
+
+
+@st.composite
+def _cases(draw: st.DrawFn) -> Case | None:
+    state = draw(st.sampled_from([None, *State]))
+    if state is None:
+        return None  # not reported yet
+    return Case(
+        id="case-1",
+        street_id=STREET,
+        community_id=COMMUNITY,
+        category_code=CATEGORY,
+        reporter_id=draw(st.sampled_from([CHIEF.user_id, "u-chief-2"])),
+        state=state,
+        level=draw(st.sampled_from(list(Level))),
+        department_id=draw(st.sampled_from([None, DEPARTMENT])),
+        disposer_id=draw(st.sampled_from([None, HANDLER.user_id, CHIEF.user_id])),
+        after_photos=("c" * 64,),
+        version=draw(st.integers(1, 9)),
+    )
+
+
+@given(
+    case=_cases(),
+    trigger=st.sampled_from(list(Trigger)),
+    person=st.sampled_from(_PEOPLE),
+    args=_ARGS,
+    minutes=st.integers(0, 60 * 24 * 9),
+)
+@settings(max_examples=400)
+def test_every_action_is_decided_as_transitions_stock_machine_decides_it(
+    case: Case | None,
+    trigger: Trigger,
+    person: tuple[Actor, Role],
+    args: dict[str, Any],
+    minutes: int,
+) -> None:
+    actor, role = person
+    at = START + timedelta(minutes=minutes)
+    event = Event("e-1", "case-1", trigger.value, actor, role, at, args, received_at=at + timedelta(hours=1))
+    ours = apply(case, event)
+    with _stock_machines():
+        stock = apply(case, event)
+    assert ours == stock
+
+
+@given(
+    state=st.sampled_from([None, *PatrolState]),
+    trigger=st.sampled_from(sorted(PATROL_TRIGGERS)),
+    args=_ARGS,
+    by_owner=st.booleans(),
+)
+@settings(max_examples=200)
+def test_every_patrol_action_is_decided_as_transitions_stock_machine_decides_it(
+    state: PatrolState | None, trigger: Trigger, args: dict[str, Any], by_owner: bool
+) -> None:
+    patrol = None
+    if state is not None:
+        patrol = Patrol("p-1", STREET, chief_id=CHIEF.user_id, state=state, road_id="road-jinding")
+    actor = CHIEF if by_owner else Actor("u-chief-2", STREET, community_id=COMMUNITY)
+    event = Event("e-1", "p-1", trigger.value, actor, Role.ROAD_CHIEF, START, args)
+    ours = apply(patrol, event)
+    with _stock_machines():
+        stock = apply(patrol, event)
+    assert ours == stock
+
+
+@contextmanager
+def _stock_machines() -> Iterator[None]:
+    """``engine.loop`` firing its triggers on the stock machines for the length of the block."""
+    saved = dict(loop._CASE_EVENTS), dict(loop._PATROL_EVENTS)
+    loop._CASE_EVENTS.update(_STOCK_CASE_EVENTS)
+    loop._PATROL_EVENTS.update(_STOCK_PATROL_EVENTS)
+    try:
+        yield
+    finally:
+        loop._CASE_EVENTS.update(saved[0])
+        loop._PATROL_EVENTS.update(saved[1])
+
+
+def test_a_machine_with_callbacks_of_its_own_still_runs_them() -> None:
+    """What LoopMachine skips is only what our machines leave empty: set it, and it runs."""
+    seen: list[str] = []
+
+    class Model:
+        state = "a"
+
+    machine = LoopMachine(
+        model=None,
+        states=[
+            {"name": "a", "on_exit": lambda _: seen.append("exit a")},
+            {"name": "b", "on_enter": lambda _: seen.append("enter b")},
+        ],
+        initial="a",
+        transitions=[
+            {
+                "trigger": "go",
+                "source": "a",
+                "dest": "b",
+                "prepare": lambda _: seen.append("prepare"),
+                "conditions": lambda _: seen.append("condition") is None,
+                "before": lambda _: seen.append("before"),
+                "after": lambda _: seen.append("after"),
+            }
+        ],
+        auto_transitions=False,
+        send_event=True,
+        before_state_change=lambda _: seen.append("before any"),
+        after_state_change=lambda _: seen.append("after any"),
+        prepare_event=lambda _: seen.append("prepare event"),
+        finalize_event=lambda _: seen.append("finalize event"),
+    )
+    model = Model()
+    assert machine.events["go"].trigger(model) is True
+    assert model.state == "b"
+    assert seen == [
+        "prepare event",
+        "prepare",
+        "condition",
+        "before any",
+        "before",
+        "exit a",
+        "enter b",
+        "after",
+        "after any",
+        "finalize event",
+    ]
+    with pytest.raises(MachineError):
+        machine.events["go"].trigger(model)  # not from b
 
 
 # --- patrol points: the reference is the code before the fast path --------------------------

@@ -173,6 +173,26 @@ def test_push_response_round_trips_with_rejected_and_retry_answers() -> None:
     assert PushResponse.from_dict(loads(dumps(response))) == response
 
 
+@pytest.mark.parametrize("status", [MutationStatus.APPLIED, MutationStatus.DUPLICATE])
+def test_the_servers_acknowledgement_is_the_answer_the_checked_constructor_builds(
+    status: MutationStatus,
+) -> None:
+    mutation = _mutation(seq=7)
+    acknowledged = MutationResult.acknowledging(mutation, status)
+    assert type(acknowledged) is MutationResult
+    assert acknowledged == MutationResult(mutation.id, mutation.seq, status)
+    assert acknowledged.to_dict() == MutationResult(mutation.id, mutation.seq, status).to_dict()
+    assert hash(acknowledged) == hash(MutationResult(mutation.id, mutation.seq, status))
+    with pytest.raises(AttributeError):
+        acknowledged.seq = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("status", [MutationStatus.REJECTED, MutationStatus.RETRY])
+def test_a_refusal_cannot_be_acknowledged_without_its_reason(status: MutationStatus) -> None:
+    with pytest.raises(ValueError, match="needs a code"):
+        MutationResult.acknowledging(_mutation(seq=7), status)
+
+
 def test_mutation_result_may_leave_out_its_empty_reason() -> None:
     result = MutationResult.from_dict({"id": M1, "seq": 41, "status": "applied"})
     assert result == MutationResult(M1, 41, MutationStatus.APPLIED)
