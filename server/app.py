@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -62,12 +63,18 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     db = Database(settings.database_url, background_checkpoints=True)
     # SQLite: one writer for everything; PostgreSQL: a group per street (see server.writer)
     writer = GroupWriter(db, one_key_per_group=not db.sqlite)
+    photos = _photo_store(settings)
+    pruner = _photo_pruner(settings, db, photos)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         _freeze_startup_objects()
         db.start()
+        if pruner is not None:
+            pruner.start()
         yield
+        if pruner is not None:
+            pruner.stop()
         writer.stop()
         db.dispose()
 
@@ -85,7 +92,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         db, settings.login_attempts_per_minute, settings.login_attempts_per_minute_per_ip
     )
     app.state.rules = RulesCache()
-    app.state.photos = _photo_store(settings)
+    app.state.photos = photos
+    app.state.photo_pruner = pruner
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     for module in (routes.auth, routes.sync, routes.reference, routes.admin):
@@ -114,6 +122,21 @@ def _photo_store(settings: Settings) -> Any:
     except ImportError:  # the photo store is optional to the sync core
         return None
     return PhotoStore(settings.photo_dir)
+
+
+def _photo_pruner(settings: Settings, db: Database, store: Any) -> Any:
+    """The thread that deletes photos no accepted action names (``server.photo_prune``), unless
+    the settings leave that to cron (0 hours) or the photo store is not installed."""
+    if store is None or settings.photo_prune_every_hours <= 0:
+        return None
+    from .photo_prune import PhotoPruner
+
+    return PhotoPruner(
+        db,
+        store,
+        older_than=timedelta(days=settings.photo_prune_days),
+        every=settings.photo_prune_every_hours * 3600,
+    )
 
 
 def _photo_router() -> Any:

@@ -28,5 +28,9 @@ class Settings(BaseSettings):
     password_memory_kib: int = Field(default=65536, ge=64)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     log_level: str = "info"
+    # photos no accepted action names are deleted once this old (server.photo_prune), checked this
+    # often; 0 hours: never by the server (run ``roadchief prune-photos`` from cron instead)
+    photo_prune_days: float = Field(default=30, gt=0)
+    photo_prune_every_hours: float = Field(default=24, ge=0)
     # server processes; more than one only on PostgreSQL (SQLite has one writer: see server.writer)
     workers: int = Field(default=1, ge=1, le=64)

@@ -47,6 +47,8 @@ class Launcher:
             "ROADCHIEF_PASSWORD_TIME_COST": "1",
             "ROADCHIEF_PASSWORD_MEMORY_KIB": "1024",
             "ROADCHIEF_LOG_LEVEL": "warning",
+            # the server prunes photos only when a test asks it to (a prune mid-test would race its checks)
+            "ROADCHIEF_PHOTO_PRUNE_EVERY_HOURS": "0",
         }
         with open(self.workdir / "server.log", "ab") as log:
             self.process = subprocess.Popen(

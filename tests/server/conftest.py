@@ -57,6 +57,8 @@ def start_server(database_url: str, workdir: Path, **env: str) -> tuple[subproce
         "ROADCHIEF_PASSWORD_TIME_COST": "1",
         "ROADCHIEF_PASSWORD_MEMORY_KIB": "1024",
         "ROADCHIEF_LOG_LEVEL": "warning",
+        # the server prunes photos only when a test asks it to (a prune mid-test would race its checks)
+        "ROADCHIEF_PHOTO_PRUNE_EVERY_HOURS": "0",
         **env,
     }
     log_path = workdir / f"server-{port}.log"

@@ -116,6 +116,8 @@ class ServerProcess:
             "ROADCHIEF_PASSWORD_TIME_COST": "1",
             "ROADCHIEF_PASSWORD_MEMORY_KIB": "1024",
             "ROADCHIEF_LOG_LEVEL": "warning",
+            # the server prunes photos only when a test asks it to (a prune mid-test would race its checks)
+            "ROADCHIEF_PHOTO_PRUNE_EVERY_HOURS": "0",
             **self.env,
         }
         log_path = self.workdir / f"server-{self.port}.log"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from server.photo_prune import prune_photos, referenced_photos
 from server.photos import PhotoStore
 
 from .photo_samples import jpeg, noise, sha
+from .proofs import ServerProcess
 from .world import CATEGORY, World
 
 OLD = time.time() - 40 * 86_400  # uploaded 40 days ago
@@ -94,6 +97,82 @@ def test_a_pruned_photo_is_uploaded_again_when_its_action_comes_late(world: Worl
     upload(world, seed=105)
     (second,) = phone.push(report)
     assert second["status"] == "applied"
+
+
+def test_a_push_naming_a_photo_while_it_is_being_deleted_is_answered_retry(world: World) -> None:
+    """The prune deletes holding every street's counter row (SQLite: the write lock), which each
+    push takes before it checks its photos: a push that names a photo in the middle of the
+    deletion waits, then finds it gone and is answered retry; it is never applied without it."""
+    a = world.a
+    store = PhotoStore(world.server.workdir / "photos")
+    photo = upload(world, seed=106)
+    age(store, photo)
+    phone = a.phone("chief")
+    report = phone.mutation(
+        "report", str(uuid.uuid4()), category=CATEGORY, road_id=a.roads[0], description="占道", photos=[photo]
+    )
+    answers: list[dict[str, object]] = []
+    pushing: list[threading.Thread] = []
+    remove = store.remove
+
+    def remove_while_a_push_names_it(digest: str) -> int:
+        if not pushing:  # the push goes out after the second read, before the file is gone
+            pushing.append(threading.Thread(target=lambda: answers.extend(phone.push(report))))
+            pushing[0].start()
+            time.sleep(1.0)  # long enough for the push to commit, were it not held back
+        return remove(digest)
+
+    store.remove = remove_while_a_push_names_it  # type: ignore[method-assign]
+    db = world.server.database()
+    try:
+        pruned = prune_photos(db, store, older_than=GRACE)
+    finally:
+        db.dispose()
+    pushing[0].join(timeout=60)
+    assert pruned.removed >= 1 and not store.has(photo)
+    (answer,) = answers
+    assert answer["status"] == "retry" and answer["code"] == "photo_missing"
+
+
+def test_a_photo_named_by_a_push_after_the_prune_chose_it_is_kept(world: World) -> None:
+    """The prune reads every event, chooses, then reads again what pushes added meanwhile (each
+    street's events above the counter it first saw) before it deletes: that push's photo stays."""
+    a = world.a
+    store = PhotoStore(world.server.workdir / "photos")
+    photo = upload(world, seed=107)
+    age(store, photo)
+    stored = store.stored
+    named_meanwhile: list[str] = []
+
+    def stored_while_a_push_names_it() -> Iterator[tuple[str, Path]]:
+        named_meanwhile.append(a.report(photos=[photo]))  # applied before anything is deleted
+        yield from stored()
+
+    store.stored = stored_while_a_push_names_it  # type: ignore[method-assign]
+    db = world.server.database()
+    try:
+        pruned = prune_photos(db, store, older_than=GRACE)
+    finally:
+        db.dispose()
+    assert named_meanwhile and store.has(photo)
+    assert pruned.removed == 0
+
+
+def test_the_server_prunes_on_its_own_schedule(tmp_path: Path) -> None:
+    """Every ``ROADCHIEF_PHOTO_PRUNE_EVERY_HOURS`` the server itself deletes what no action names."""
+    with ServerProcess(
+        f"sqlite:///{tmp_path / 'pruned.db'}", tmp_path, ROADCHIEF_PHOTO_PRUNE_EVERY_HOURS="0.0003"
+    ):
+        store = PhotoStore(tmp_path / "photos")
+        stray, fresh = jpeg(noise(40, 30, seed=11)), jpeg(noise(40, 30, seed=12))
+        store.put(sha(stray), stray)
+        store.put(sha(fresh), fresh)
+        age(store, sha(stray))
+        deadline = time.monotonic() + 30
+        while store.has(sha(stray)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not store.has(sha(stray))  # about a second after it was there
+        assert store.has(sha(fresh))  # within the grace period
 
 
 def test_the_office_prunes_from_the_command_line(tmp_path: Path) -> None:
