@@ -47,6 +47,8 @@ _SINCE = "SELECT args FROM events WHERE street_id = ? AND street_seq > ? AND "
 _SINCE_SQLITE = _SINCE + "args LIKE '%\"photos\"%'"
 _SINCE_POSTGRES = _SINCE + "jsonb_exists(args, 'photos')"
 _COUNTERS = "SELECT street_id, value FROM street_counters"
+# the advisory lock one server process holds while it prunes (PostgreSQL; the migrations use 7270101)
+_PRUNE_LOCK = 7270102
 # every street's counter row, in one order (PostgreSQL: FOR UPDATE), as each push locks its own
 _HOLD_PUSHES = "SELECT street_id FROM street_counters ORDER BY street_id{lock}"
 
@@ -135,7 +137,7 @@ class PhotoPruner:
         self.store = store
         self.older_than = older_than
         self.every = every
-        self.runs = 0  # prunes finished, for tests and curiosity
+        self.runs = 0  # prunes this process finished, for tests and curiosity
         self.last: PruneResult | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -152,18 +154,38 @@ class PhotoPruner:
             self._stop.set()
             thread.join(timeout=30)
 
+    def run_once(self) -> PruneResult | None:
+        """Prune now; ``None`` when another server process on the same PostgreSQL database is
+        pruning (an advisory lock: with N worker processes, one prune at a time, not N)."""
+        if self.db.sqlite:  # one server process per SQLite file
+            return self._prune()
+        with self.db.write_engine.connect() as connection:
+            got = connection.exec_driver_sql(f"SELECT pg_try_advisory_lock({_PRUNE_LOCK})").scalar()
+            connection.commit()  # a session lock: it outlives the transaction, which need not stay open
+            if not got:
+                return None
+            try:
+                return self._prune()
+            finally:
+                connection.exec_driver_sql(f"SELECT pg_advisory_unlock({_PRUNE_LOCK})")
+                connection.commit()
+
+    def _prune(self) -> PruneResult:
+        result = prune_photos(self.db, self.store, older_than=self.older_than)
+        self.last = result
+        self.runs += 1
+        return result
+
     def _serve(self) -> None:
         wait = min(self.every, self.FIRST_AFTER)
         while not self._stop.wait(wait):
             wait = self.every
             try:
-                result = prune_photos(self.db, self.store, older_than=self.older_than)
+                result = self.run_once()
             except Exception:
                 log.warning("pruning unnamed photos failed; it runs again later", exc_info=True)
                 continue
-            self.last = result
-            self.runs += 1
-            if result.removed:
+            if result is not None and result.removed:
                 log.info(
                     "pruned %d photos no accepted action names (%.1f MiB); %d named, %d recent kept",
                     result.removed,

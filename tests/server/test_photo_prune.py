@@ -13,7 +13,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from roadchief.cli import app
-from server.photo_prune import prune_photos, referenced_photos
+from server.photo_prune import PhotoPruner, prune_photos, referenced_photos
 from server.photos import PhotoStore
 
 from .photo_samples import jpeg, noise, sha
@@ -173,6 +173,28 @@ def test_the_server_prunes_on_its_own_schedule(tmp_path: Path) -> None:
             time.sleep(0.2)
         assert not store.has(sha(stray))  # about a second after it was there
         assert store.has(sha(fresh))  # within the grace period
+
+
+def test_one_server_process_prunes_at_a_time(world: World) -> None:
+    """With several server processes on one PostgreSQL database, a prune that finds another
+    under way skips its turn (an advisory lock); on SQLite there is only one process to ask."""
+    store = PhotoStore(world.server.workdir / "photos")
+    stray = upload(world, seed=108)
+    age(store, stray)
+    db = world.server.database()
+    try:
+        pruner = PhotoPruner(db, store, older_than=GRACE, every=3600)
+        if not db.sqlite:
+            with db.write_engine.connect() as other_process:
+                other_process.exec_driver_sql("SELECT pg_advisory_lock(7270102)")
+                assert pruner.run_once() is None  # another process is pruning
+                assert store.has(stray) and pruner.runs == 0
+                other_process.exec_driver_sql("SELECT pg_advisory_unlock(7270102)")
+        result = pruner.run_once()
+    finally:
+        db.dispose()
+    assert result is not None and result.removed >= 1 and pruner.runs == 1
+    assert not store.has(stray)
 
 
 def test_the_office_prunes_from_the_command_line(tmp_path: Path) -> None:
