@@ -1,10 +1,11 @@
 """The ``transitions`` machine class that both loops (cases and patrols) are built on.
 
-It is transitions' own ``Machine``, changed only through its documented extension points
-``state_cls``, ``transition_cls`` and ``event_cls``. Which transition fires, its conditions and
-callbacks, and the state it leaves on the model are still transitions' data and the same steps in
-the same order; what the subclasses leave out is work that changes nothing on our machines, and
-was a third of the engine's time per event (bench/engine.py: ~46 → ~30 µs per event):
+It is transitions' own ``Machine``, changed only through its class attributes ``state_cls`` (which
+its README documents for custom states), ``transition_cls`` and ``event_cls`` (which its own
+LockedMachine, GraphMachine and HierarchicalMachine set the same way). Which transition fires,
+its conditions and callbacks, and the state it leaves on the model are still transitions' data and
+the same steps in the same order; what the subclasses leave out is work that changes nothing on our
+machines, and was a third of the engine's time per event (bench/engine.py: ~46 → ~30 µs per event):
 
 - ``State.name`` is a property that checks for an enum each time it is read, about six times a
   trigger. Our states are plain strings, so the name is stored once as an attribute instead.
