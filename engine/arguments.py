@@ -144,4 +144,8 @@ def read_time(args: Mapping[str, Any], name: str) -> datetime | None:
         raise _invalid(name, "expected an ISO-8601 time") from None
     if moment.tzinfo is None:
         raise _invalid(name, "the time needs a timezone")
+    offset = moment.utcoffset()
+    if offset is not None and (offset.seconds % 60 or offset.microseconds):
+        # RFC 3339: whole minutes; JSON writers drop the seconds, and the case would keep another time
+        raise _invalid(name, "the timezone offset must be whole minutes")
     return moment

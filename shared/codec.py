@@ -66,7 +66,17 @@ def _parse_datetime(value: Any, field: str) -> datetime:
         _fail(field, f"expected an ISO-8601 datetime with a timezone, got {_show(value)}")
     if parsed.tzinfo is None:
         _fail(field, f"expected a datetime with a timezone offset, got {_show(value)}")
+    _check_offset(parsed, field)
     return parsed
+
+
+def _check_offset(value: datetime, field: str) -> None:
+    # RFC 3339 offsets are whole minutes. Python reads and writes "+05:30:15" too, but JSON writers
+    # (orjson among them, which writes the server's snapshots) drop the seconds: the same instant
+    # would read back 15 s apart in the log and in the case.
+    offset = value.utcoffset()
+    if offset is not None and (offset.seconds % 60 or offset.microseconds):
+        _fail(field, f"expected a UTC offset in whole minutes (RFC 3339), got {value.isoformat()}")
 
 
 def _format_datetime(value: Any, field: str) -> str:
@@ -348,6 +358,7 @@ def _check_aware(value: Any, field: str) -> None:
         _fail(field, f"expected a datetime, got {_show(value)}")
     if value.utcoffset() is None:
         _fail(field, f"expected a datetime with a timezone, got the naive {value.isoformat()}")
+    _check_offset(value, field)
 
 
 _JSON_SCALARS = frozenset({str, int, float, bool, type(None)})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 
@@ -199,6 +199,18 @@ def test_a_coordinator_may_tighten_the_deadline_but_not_stretch_it() -> None:
         Trigger.DISPATCH, STATION, Role.COORDINATOR, department_id=DEPARTMENT, due_at=tight.isoformat()
     )
     assert case.due_at == tight
+
+
+def test_a_deadline_whose_offset_has_seconds_is_refused() -> None:
+    # RFC 3339 offsets are whole minutes; the case's snapshot, written as JSON, would lose the seconds
+    story = walk_to(State.FEEDBACK)
+    odd_zone = timezone(timedelta(hours=5, minutes=30, seconds=15))
+    tight = (story.clock + timedelta(hours=1)).astimezone(odd_zone)
+    refusal = story.act(
+        Trigger.DISPATCH, STATION, Role.COORDINATOR, department_id=DEPARTMENT, due_at=tight.isoformat()
+    )
+    assert isinstance(refusal, Rejection) and refusal.code is RejectionCode.INVALID_FIELD
+    assert refusal.field == "due_at" and "whole minutes" in refusal.message_en
 
 
 def test_an_unknown_category_is_refused() -> None:
