@@ -6,7 +6,7 @@ Pure: no I/O, no clock, no database. Time and identity come in with each event.
 from .calendar import CHINA_TZ, DEFAULT_CALENDAR, TimeLimit, WorkCalendar
 from .case import Case, Location
 from .categories import CATEGORIES, Category, CategoryKind, categories_in, find_category
-from .events import Actor, Event
+from .events import Actor, Event, build_event
 from .labels import LABELS, label
 from .loop import CorruptLog, allowed_triggers, apply, apply_to_case, apply_to_patrol, fold, is_allowed
 from .patrol import Patrol
@@ -67,6 +67,7 @@ __all__ = [
     "apply",
     "apply_to_case",
     "apply_to_patrol",
+    "build_event",
     "categories_in",
     "default_due",
     "find_category",

@@ -6,16 +6,14 @@ case it was refused on, and thousands of cases cost no machine registration.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
+from .frozen import evolver
 from .vocabulary import FINAL_STATES, STEP_OF_STATE, Level, State, Step, Urgency
 
-__all__ = ["Case", "Location", "evolve", "evolver"]
-
-T = TypeVar("T")
+__all__ = ["Case", "Location", "evolve"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,50 +115,9 @@ class Case:
 def evolve(case: Case, changes: dict[str, Any]) -> Case:
     """A copy of ``case`` with ``changes``: what ``dataclasses.replace`` does, about ten times faster.
 
-    Every applied event builds a new case, so this is the engine's hot path (see ``evolver``).
+    Every applied event builds a new case, so this is the engine's hot path (see ``engine.frozen``).
     """
     return _evolve_case(case, changes)
-
-
-def evolver(cls: type[T]) -> Callable[[T, dict[str, Any]], T]:
-    """Build ``evolve`` for a frozen, slotted dataclass ``cls``: copy every slot, then apply ``changes``.
-
-    Writing slots through their descriptors (or ``object.__setattr__``) is a Python-level call per
-    field, and ``dataclasses.replace`` runs the frozen ``__init__`` on top of that. Instead the copy
-    is built as an instance of a private subclass that adds no slots and has plain attribute
-    assignment, with one ``new.f = old.f`` line per field (generated once, here), which the
-    interpreter runs as specialised slot loads and stores; then the instance becomes a ``cls``. The
-    subclass has the same memory layout, so the class switch is allowed and nothing else differs:
-    the result is exactly what ``replace(old, **changes)`` returns (a test holds it to that).
-    """
-    # __delattr__ too: both share one type slot, and a frozen __delattr__ left in place would keep
-    # the slow Python-level __setattr__ path
-    writable = type(
-        f"_Writable{cls.__name__}",
-        (cls,),
-        {"__slots__": (), "__setattr__": object.__setattr__, "__delattr__": object.__delattr__},
-    )
-    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
-    lines = [
-        "def evolve(old, changes):",
-        "    new = _new(_writable)",
-        *(f"    new.{name} = old.{name}" for name in names),
-        "    for name, value in changes.items():",
-        "        _setattr(new, name, value)",
-        "    new.__class__ = _cls",
-        "    return new",
-    ]
-    namespace: dict[str, Any] = {
-        "_new": object.__new__,
-        "_writable": writable,
-        "_cls": cls,
-        "_setattr": setattr,
-    }
-    # the source is built only from the field names above; the file name labels it in profiles
-    exec(compile("\n".join(lines), f"<evolve {cls.__name__}>", "exec"), namespace)
-    function: Callable[[T, dict[str, Any]], T] = namespace["evolve"]
-    function.__qualname__ = f"evolve_{cls.__name__}"
-    return function
 
 
 _evolve_case = evolver(Case)

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .frozen import builder
 from .vocabulary import Role
 
-__all__ = ["Actor", "Event"]
+__all__ = ["Actor", "Event", "build_event"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +47,8 @@ class Event:
     occurred_at: datetime
     args: Mapping[str, Any] = field(default_factory=dict)
     received_at: datetime | None = None
+
+
+# ``Event(...)`` without the frozen ``__init__``'s call per field (``engine.frozen``), for a caller
+# that gives every field by name: the server builds one for each mutation it replays
+build_event = builder(Event)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from transitions import MachineError
 
 from .arguments import Refused
-from .case import Case, evolve
+from .case import Case
 from .events import Actor, Event
 from .patrol import PATROL_MACHINE, Patrol, PatrolTransit, evolve_patrol
 from .rejection import Rejection, refuse
@@ -42,7 +42,7 @@ _PATROL_EVENTS = {name: PATROL_MACHINE.events[name.value] for name in PATROL_TRI
 # ``Trigger(name)`` goes through the enum machinery on every event; a dict answers the same
 _TRIGGER_BY_NAME: dict[str, Trigger] = {trigger.value: trigger for trigger in Trigger}
 # a new record is a copy of a blank one: a frozen dataclass's __init__ sets its fields one by one
-# through object.__setattr__, which costs more than the rest of a report
+# through object.__setattr__, which costs more than the rest of a report (``engine.frozen``)
 _BLANK_CASE = Case(id="", street_id="")
 _BLANK_PATROL = Patrol(id="", street_id="")
 
@@ -71,7 +71,7 @@ def apply_to_case(case: Case | None, event: Event, rules: Rules = DEFAULT_RULES)
     if case is None:
         if trigger is not Trigger.REPORT:
             return refuse(RejectionCode.CASE_NOT_FOUND)
-        case = evolve(_BLANK_CASE, {"id": event.case_id, "street_id": event.actor.street_id})
+        case = _BLANK_CASE  # the report's effect gives the new case its id and street
     elif trigger is Trigger.REPORT:
         return refuse(RejectionCode.CASE_EXISTS)
     elif case.id != event.case_id:

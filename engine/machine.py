@@ -57,16 +57,28 @@ class _LoopTransition(Transition):
 
     def _change_state(self, event_data: EventData) -> None:
         machine = event_data.machine
-        source = machine.get_state(self.source)
+        source = _state(machine, self.source)
         if source.on_exit:
             source.exit(event_data)
-        dest = machine.get_state(self.dest)
+        dest = _state(machine, self.dest)
         setattr(event_data.model, machine.model_attribute, dest.value)
         event_data.state = dest
         if dest.on_enter:
             dest.enter(event_data)
         if dest.final:
             _run(machine, machine.on_final, event_data)
+
+
+def _state(machine: Machine, name: Any) -> State:
+    """``machine.get_state(name)``: a plain string name is looked up directly; anything else (an
+    enum, a name not registered) goes through the stock method, its conversion and its error."""
+    state = machine.states.get(name) if type(name) is str else None
+    return state if state is not None else machine.get_state(name)
+
+
+def _model_state(machine: Machine, model: Any) -> State:
+    """``machine.get_model_state(model)``, by way of ``_state``."""
+    return _state(machine, getattr(model, machine.model_attribute))
 
 
 def _run(machine: Machine, callbacks: list[Any], event_data: EventData) -> None:
@@ -85,7 +97,7 @@ class _LoopEvent(Event):
         if machine.has_queue or machine.prepare_event or machine.finalize_event or machine.on_exception:
             return super().trigger(model, *args, **kwargs)  # type: ignore[no-any-return]
         event_data = EventData(None, self, machine, model, args=args, kwargs=kwargs)
-        state = machine.get_model_state(model)
+        state = _model_state(machine, model)
         event_data.state = state
         if self._is_valid_source(state):  # raises MachineError unless invalid triggers are ignored
             for transition in self.transitions[state.name]:

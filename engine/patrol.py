@@ -14,8 +14,9 @@ from typing import Any
 from transitions import EventData
 
 from .arguments import Refused, read_id, read_ids
-from .case import Location, evolver
+from .case import Location
 from .events import Event
+from .frozen import evolver
 from .machine import LoopMachine
 from .rejection import refuse
 from .vocabulary import PatrolState, RejectionCode, Role, Trigger
@@ -134,7 +135,7 @@ def _read_points(args: Mapping[str, Any]) -> list[tuple[float, float]]:
     return points
 
 
-# what ``dataclasses.replace`` does, several times faster (see ``engine.case.evolver``)
+# what ``dataclasses.replace`` does, several times faster (see ``engine.frozen``)
 evolve_patrol = evolver(Patrol)
 _PATROL_STATE_OF_VALUE: dict[str, PatrolState] = {state.value: state for state in PatrolState}
 _PATROL_STATE_VALUE: dict[PatrolState, str] = {state: state.value for state in PatrolState}

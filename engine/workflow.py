@@ -143,6 +143,9 @@ def _check_report(t: Transit) -> None:
     if actor.community_id is not None and community not in (None, actor.community_id):
         raise Refused(refuse(RejectionCode.OUT_OF_SCOPE, field="community_id"))
     t.values = {
+        # the case is created by this event: until now it was the blank one
+        "id": t.event.case_id,
+        "street_id": actor.street_id,
         "category_code": code,
         "urgency": read_choice(args, "urgency", Urgency, Urgency.NORMAL),
         "description": description or "",

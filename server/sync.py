@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import orjson
 from sqlalchemy.orm import Session
@@ -32,6 +32,7 @@ from engine import (
     Rules,
     Trigger,
     apply,
+    build_event,
 )
 from engine.rejection import refuse
 from shared import (
@@ -47,7 +48,7 @@ from .auth import CurrentUser
 from .db import json_text, transaction_memo
 from .driver import Driver, insert_rows, update_rows
 from .errors import ApiError
-from .event_text import entry, iso_utc
+from .event_text import entry, iso_text, iso_utc
 from .facts import StepVisits, epoch, facts
 
 __all__ = [
@@ -96,7 +97,7 @@ def _event_row(
 ) -> tuple[Any, ...]:
     """The ``events`` row of an applied event, in ``_EVENT_COLUMNS`` order, with its pull entry."""
     actor = event.actor
-    occurred_at = event.occurred_at.isoformat()
+    occurred_at = iso_text(event.occurred_at)
     role = event.role.value
     return (
         actor.street_id,
@@ -246,9 +247,9 @@ def _invalid(field: str, zh: str, en: str) -> Rejection:
     return refuse(RejectionCode.INVALID_FIELD, field=field, detail=f"{zh} / {en}")
 
 
-def _street_checks(batch: _Batch, event: Event, result: Record) -> Rejection | None:
-    """What the engine cannot know: that the things an event names exist in the user's street."""
-    trigger = Trigger(event.name)
+def _street_checks(batch: _Batch, trigger: Trigger, event: Event, result: Record) -> Rejection | None:
+    """What the engine cannot know: that the things an event (of ``trigger``) names exist in the
+    user's street."""
     if trigger in (Trigger.REPORT, Trigger.START_PATROL):
         road_id = event.args.get("road_id")
         road = batch.exists("roads", road_id) if isinstance(road_id, str) else None
@@ -393,24 +394,25 @@ def apply_push(
             results.append(_out_of_order(mutation, mutation.seq in by_seq))
             continue
 
-        event = Event(
+        trigger = cast(Trigger, mutation.name)  # a Mutation holds its name as the Trigger member
+        event = build_event(
             id=mutation.id,
             case_id=mutation.case_id,
-            name=str(mutation.name),
+            name=trigger.value,
             actor=actor,
             role=role,
             occurred_at=mutation.occurred_at,
             args=mutation.args,
             received_at=now,
         )
-        kind = "patrol" if mutation.name in PATROL_TRIGGERS else "case"
+        kind = "patrol" if trigger in PATROL_TRIGGERS else "case"
         slot = batch.slot(kind, mutation.case_id)
         if slot.foreign:
             outcome: Record | Rejection = refuse(RejectionCode.CASE_NOT_FOUND)
         else:
             outcome = apply(slot.record, event, rules)
             if not isinstance(outcome, Rejection):
-                outcome = _street_checks(batch, event, outcome) or outcome
+                outcome = _street_checks(batch, trigger, event, outcome) or outcome
         if isinstance(outcome, Rejection):
             result = _answer(mutation, MutationStatus.REJECTED, outcome)
         else:
@@ -435,7 +437,7 @@ def apply_push(
                 batch.visits.record(user.street_id, event.case_id, before, outcome.step, street_seq, at)
             slot.record = outcome
             slot.dirty = True
-            if event.name == "dispatch":
+            if trigger is Trigger.DISPATCH:
                 slot.dispatch_department_id = event.args.get("department_id")
             batch.events.append(event)
             batch.args_json.append(mutation.args_json)

@@ -29,6 +29,7 @@ from enum import StrEnum
 from typing import Any
 
 from engine.events import Event
+from engine.frozen import builder
 from engine.vocabulary import Trigger
 
 from .codec import (
@@ -154,14 +155,7 @@ class Mutation:
     args_text: InitVar[str] = ""
 
     def __post_init__(self, args_text: str) -> None:
-        _check_uuid(self.id, "id")
-        _check_int(self.seq, "seq", 1, MAX_SEQ)
-        name = self.name
-        trigger = _TRIGGER_BY_VALUE.get(name) if isinstance(name, str) else None
-        if trigger is None:
-            _fail("name", f"expected a trigger ({', '.join(_TRIGGER_BY_VALUE)}), got {_show(name)}")
-        object.__setattr__(self, "name", trigger)
-        _check_uuid(self.case_id, "case_id")
+        object.__setattr__(self, "name", _check_mutation_head(self.id, self.seq, self.name, self.case_id))
         if args_text and type(self.args) is dict:
             _check_args_size(args_text)
             object.__setattr__(self, "args_json", args_text)
@@ -184,15 +178,37 @@ class Mutation:
         """``encode_args``: see ``PushRequest.from_dict``."""
         _check_keys(obj, _MUTATION_FIELDS, _MUTATION_FIELDS)
         args = obj["args"]
-        return cls(
-            id=obj["id"],
-            seq=obj["seq"],
-            name=obj["name"],
-            case_id=obj["case_id"],
-            args=args,
-            occurred_at=_parse_datetime(obj["occurred_at"], "occurred_at"),
-            args_text=encode_args(args) if encode_args is not None and type(args) is dict else "",
-        )
+        occurred_at = _parse_datetime(obj["occurred_at"], "occurred_at")
+        if encode_args is None or type(args) is not dict:
+            return cls(
+                id=obj["id"],
+                seq=obj["seq"],
+                name=obj["name"],
+                case_id=obj["case_id"],
+                args=args,
+                occurred_at=occurred_at,
+            )
+        # what the constructor does with args_text, the same checks in the same order, without the
+        # frozen __init__'s call per field: the server reads every mutation of every push this way
+        args_text = encode_args(args)
+        trigger = _check_mutation_head(obj["id"], obj["seq"], obj["name"], obj["case_id"])
+        _check_args_size(args_text)
+        # no _check_aware: _parse_datetime gave a datetime with a fixed UTC offset
+        return _build_mutation(obj["id"], obj["seq"], trigger, obj["case_id"], args, occurred_at, args_text)
+
+
+def _check_mutation_head(id: Any, seq: Any, name: Any, case_id: Any) -> Trigger:
+    """A mutation's id, seq, name and case_id checked, in that order; its name's ``Trigger``."""
+    _check_uuid(id, "id")
+    _check_int(seq, "seq", 1, MAX_SEQ)
+    trigger = _TRIGGER_BY_VALUE.get(name) if isinstance(name, str) else None
+    if trigger is None:
+        _fail("name", f"expected a trigger ({', '.join(_TRIGGER_BY_VALUE)}), got {_show(name)}")
+    _check_uuid(case_id, "case_id")
+    return trigger
+
+
+_build_mutation = builder(Mutation)
 
 
 def _check_args(args: Any) -> str:
@@ -282,7 +298,6 @@ class MutationStatus(StrEnum):
 _STATUS_BY_VALUE: dict[str, MutationStatus] = {status.value: status for status in MutationStatus}
 _NEEDS_REASON = frozenset({MutationStatus.REJECTED, MutationStatus.RETRY})
 _ACKNOWLEDGED = frozenset({MutationStatus.APPLIED, MutationStatus.DUPLICATE})
-_set = object.__setattr__  # how a frozen dataclass's own __init__ sets its fields
 _RESULT_REQUIRED = frozenset({"id", "seq", "status"})
 _RESULT_FIELDS = _RESULT_REQUIRED | {"code", "message_zh", "message_en"}
 
@@ -337,14 +352,7 @@ class MutationResult:
         mutation of every push, and the checks were a twentieth of a push's time."""
         if status not in _ACKNOWLEDGED:
             raise ValueError(f"{status} needs a code and a reason")
-        result = object.__new__(cls)
-        _set(result, "id", mutation.id)
-        _set(result, "seq", mutation.seq)
-        _set(result, "status", status)
-        _set(result, "code", None)
-        _set(result, "message_zh", None)
-        _set(result, "message_en", None)
-        return result
+        return _build_result(mutation.id, mutation.seq, status, None, None, None)
 
     @classmethod
     def from_dict(cls, obj: Any) -> MutationResult:
@@ -359,6 +367,7 @@ class MutationResult:
         )
 
 
+_build_result = builder(MutationResult)
 _PUSH_RESPONSE_FIELDS = frozenset({"protocol_version", "results", "last_seq"})
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from typing import Any
 
@@ -39,6 +39,8 @@ from engine import (
 )
 from engine.arguments import Refused
 from engine.case import evolve
+from engine.events import build_event
+from engine.frozen import builder
 from engine.loop import _trigger_of
 from engine.machine import LoopMachine
 from engine.patrol import MAX_POINTS_PER_EVENT, PATROL_MACHINE, evolve_patrol
@@ -97,6 +99,38 @@ def test_evolving_a_patrol_is_replacing_its_fields(changes: dict[str, Any]) -> N
     assert type(evolved) is Patrol
     assert evolved == replace(patrol, **changes)
     assert patrol == Patrol(id="p-1", street_id="s", state=PatrolState.WALKING, point_count=2)
+
+
+@given(values=st.fixed_dictionaries({f.name: _ANY_VALUE for f in fields(Case)}))
+def test_building_a_case_is_constructing_it(values: dict[str, Any]) -> None:
+    built = builder(Case)(**values)
+    assert type(built) is Case
+    assert built == Case(**values)
+    assert all(getattr(built, name) is value for name, value in values.items())
+
+
+@given(values=st.fixed_dictionaries({f.name: _ANY_VALUE for f in fields(Event)}))
+def test_building_an_event_is_constructing_it(values: dict[str, Any]) -> None:
+    built = build_event(**values)
+    assert type(built) is Event
+    assert built == Event(**values)
+    with pytest.raises(AttributeError):
+        built.name = "other"  # type: ignore[misc]
+
+
+def test_a_builder_wants_every_field_and_runs_no_post_init() -> None:
+    @dataclass(frozen=True, slots=True)
+    class Checked:
+        value: int
+        double: int = field(init=False)
+
+        def __post_init__(self) -> None:
+            raise AssertionError("the builder's caller has checked already")
+
+    with pytest.raises(TypeError):
+        builder(Checked)(1)  # type: ignore[call-arg]
+    built = builder(Checked)(1, 2)
+    assert (built.value, built.double) == (1, 2)
 
 
 def test_an_evolved_case_is_still_frozen_and_hashable_like_any_case() -> None:
