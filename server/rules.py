@@ -9,17 +9,15 @@ from __future__ import annotations
 import threading
 from types import MappingProxyType
 
-from sqlalchemy.orm import Session
-
 from engine import CATEGORIES, Category, Rules
 
-from .db import transaction_memo
+from .db import Transaction, transaction_memo
 from .driver import Driver
 
 __all__ = ["RulesCache", "load_rules"]
 
 
-def load_rules(session: Session, street_id: str) -> Rules:
+def load_rules(session: Transaction, street_id: str) -> Rules:
     """The street's rules, read from the database now.
 
     Plain SQL through the driver: a push may ask for them inside a PostgreSQL pipeline
@@ -43,7 +41,7 @@ class RulesCache:
         self._rules: dict[str, tuple[int, Rules]] = {}
         self._lock = threading.Lock()
 
-    def get(self, session: Session, street_id: str) -> Rules:
+    def get(self, session: Transaction, street_id: str) -> Rules:
         memo = transaction_memo(session)
         known: Rules | None = memo.get(("rules", street_id))
         if known is not None:  # read once per transaction: a group of pushes shares it
@@ -51,7 +49,7 @@ class RulesCache:
         memo[("rules", street_id)] = rules = self._current(session, street_id)
         return rules
 
-    def _current(self, session: Session, street_id: str) -> Rules:
+    def _current(self, session: Transaction, street_id: str) -> Rules:
         row = Driver(session).first(_VERSION, (street_id,))
         version = (row[0] if row is not None else 0) or 0
         with self._lock:

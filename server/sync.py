@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, cast
 
 import orjson
-from sqlalchemy.orm import Session
 
 from engine import (
     PATROL_TRIGGERS,
@@ -45,7 +44,7 @@ from shared import (
 )
 
 from .auth import CurrentUser
-from .db import json_text, transaction_memo
+from .db import Transaction, json_text, transaction_memo
 from .driver import Driver, insert_rows, update_rows
 from .errors import ApiError
 from .event_text import entry, iso_text, iso_utc
@@ -316,7 +315,7 @@ def _stored_answer(mutation: Mutation, row: tuple[Any, ...]) -> MutationResult:
 
 
 def apply_push(
-    session: Session,
+    session: Transaction,
     user: CurrentUser,
     request: PushRequest,
     rules: Rules,

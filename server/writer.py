@@ -37,7 +37,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any, TypeVar
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from .db import Database, transaction_memo
 from .driver import Driver
@@ -73,7 +73,7 @@ class _Job:
     __slots__ = ("future", "key", "loop", "pipelined", "work")
 
     def __init__(
-        self, work: Callable[[Session], Any], key: str, loop: asyncio.AbstractEventLoop, pipelined: bool
+        self, work: Callable[[Connection], Any], key: str, loop: asyncio.AbstractEventLoop, pipelined: bool
     ) -> None:
         self.work = work
         self.key = key
@@ -101,8 +101,9 @@ class GroupWriter:
         self._lock = threading.Lock()
         self._stopped: str | None = None  # why the writer takes no more jobs
 
-    async def run(self, work: Callable[[Session], T], key: str = "", *, pipelined: bool = False) -> T:
-        """``work(session)`` inside a group's transaction; returns once that transaction committed.
+    async def run(self, work: Callable[[Connection], T], key: str = "", *, pipelined: bool = False) -> T:
+        """``work(connection)`` inside a group's transaction (``Database.write_connection``); returns
+        once that transaction committed.
 
         ``pipelined``: on PostgreSQL, send the job's statements in pipeline mode (``Driver.pipeline``):
         for small jobs, whose time is mostly round trips; a large one would lose ``COPY``.
@@ -197,19 +198,19 @@ class GroupWriter:
     def _run_group(self, group: list[_Job]) -> None:
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         try:
-            with self.db.write() as session:
-                driver = Driver(session)
+            with self.db.write_connection() as connection:
+                driver = Driver(connection)
                 for job in group:
                     # plain SQL through the driver: SQLAlchemy's begin_nested() and its commit cost
-                    # more than a small push itself (bench/load.py, py-spy); the session never sees
+                    # more than a small push itself (bench/load.py, py-spy); SQLAlchemy never sees
                     # the savepoint, and nothing a push does goes through the ORM
-                    memo = transaction_memo(session)
+                    memo = transaction_memo(connection)
                     remembered = dict(memo)
                     try:
                         # a small push's statements go out without waiting on each (PostgreSQL)
                         with driver.pipeline() if job.pipelined else nullcontext():
                             driver.run(_SAVEPOINT)
-                            result = job.work(session)
+                            result = job.work(connection)
                             driver.run(_RELEASE)
                     except BaseException as exc:
                         driver.run(_ROLLBACK_TO)  # undo this push alone, and what it taught the memo

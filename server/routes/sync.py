@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from shared import (
@@ -89,9 +89,9 @@ async def push(request: Request, user: Authenticated) -> Response:
     message = PushRequest.from_dict(obj, encode_args)
     state = request.app.state
 
-    def work(session: Session) -> PushResponse:
-        rules = state.rules.get(session, user.street_id)
-        return apply_push(session, user, message, rules, photos=state.photos)
+    def work(connection: Connection) -> PushResponse:
+        rules = state.rules.get(connection, user.street_id)
+        return apply_push(connection, user, message, rules, photos=state.photos)
 
     # a small push is mostly round trips to PostgreSQL: pipelined; a large one keeps COPY
     answer = await state.writer.run(work, key=user.street_id, pipelined=len(message.mutations) <= _PIPELINED)

@@ -7,8 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, event, text
 
 from server.db import Database, transaction_memo
 from server.writer import GroupWriter, WriteInterrupted, WriterStopped
@@ -38,8 +37,8 @@ def stored(db: Database) -> list[int]:
 
 
 def insert(n: int, parent: int = 1):  # type: ignore[no-untyped-def]
-    def work(session: Session) -> int:
-        session.execute(text("INSERT INTO rows VALUES (:n, :p)"), {"n": n, "p": parent})
+    def work(connection: Connection) -> int:
+        connection.execute(text("INSERT INTO rows VALUES (:n, :p)"), {"n": n, "p": parent})
         return n
 
     return work
@@ -50,7 +49,7 @@ async def held_group(writer: GroupWriter, jobs: list) -> list:  # type: ignore[t
     them are queued behind it; answers for the holding job and then for each of ``jobs``."""
     gate = threading.Event()
 
-    def hold(_session: Session) -> str:
+    def hold(_connection: Connection) -> str:
         gate.wait(10)
         return "held"
 
@@ -74,8 +73,8 @@ def answer(writer: GroupWriter, work) -> object:  # type: ignore[no-untyped-def]
 def interrupted(n: int, error: BaseException):  # type: ignore[no-untyped-def]
     """A push that writes row ``n`` and then raises ``error``, which is no ``Exception``."""
 
-    def work(session: Session) -> int:
-        session.execute(text("INSERT INTO rows VALUES (:n, 1)"), {"n": n})
+    def work(connection: Connection) -> int:
+        connection.execute(text("INSERT INTO rows VALUES (:n, 1)"), {"n": n})
         raise error
 
     return work
@@ -84,11 +83,11 @@ def interrupted(n: int, error: BaseException):  # type: ignore[no-untyped-def]
 def interrupting_the_commit(error: BaseException):  # type: ignore[no-untyped-def]
     """A push that succeeds, but whose group's commit then raises ``error``."""
 
-    def work(session: Session) -> str:
-        def interrupt(_session: Session) -> None:
+    def work(connection: Connection) -> str:
+        def interrupt(_connection: Connection) -> None:
             raise error
 
-        event.listen(session, "before_commit", interrupt)  # this group's session only
+        event.listen(connection, "commit", interrupt, once=True)  # this group's commit only
         return "done"
 
     return work
@@ -110,8 +109,8 @@ def test_many_pushes_at_once_are_all_committed_in_arrival_order(db: Database) ->
 def test_a_failing_push_undoes_only_itself(db: Database) -> None:
     writer = GroupWriter(db)
 
-    def broken(session: Session) -> int:
-        session.execute(text("INSERT INTO rows VALUES (99, 1)"))
+    def broken(connection: Connection) -> int:
+        connection.execute(text("INSERT INTO rows VALUES (99, 1)"))
         raise ValueError("this push is refused")
 
     try:
@@ -130,8 +129,8 @@ def test_a_failing_push_takes_back_what_it_taught_the_transaction(db: Database) 
     writer = GroupWriter(db)
 
     def count(step: int, fail: bool = False):  # type: ignore[no-untyped-def]
-        def work(session: Session) -> int:
-            memo = transaction_memo(session)
+        def work(connection: Connection) -> int:
+            memo = transaction_memo(connection)
             memo["counter"] = memo.get("counter", 0) + step
             if fail:
                 raise ValueError("refused after it counted")
@@ -141,11 +140,33 @@ def test_a_failing_push_takes_back_what_it_taught_the_transaction(db: Database) 
 
     try:
         answers = asyncio.run(held_group(writer, [count(1), count(10, fail=True), count(100)]))
+        # the next transaction starts from nothing, though SQLite's writer keeps its connection
+        later = answer(writer, count(1000))
     finally:
         writer.stop()
     assert answers[1] == 1
     assert isinstance(answers[2], ValueError)
     assert answers[3] == 101  # not 111: the failed push's 10 went with its savepoint
+    assert later == 1000
+
+
+def test_the_writer_keeps_one_connection_until_a_transaction_fails(db: Database) -> None:
+    writer = GroupWriter(db)
+
+    def the_connection(connection: Connection) -> Connection:
+        return connection
+
+    try:
+        first, second = answer(writer, the_connection), answer(writer, the_connection)
+        assert first is second  # no checkout from the pool per transaction
+        answers = asyncio.run(held_group(writer, [insert(3, parent=7)]))  # its COMMIT fails
+        assert isinstance(answers[1], Exception)
+        assert first.closed  # given back to the pool, which rolls it back
+        assert answer(writer, the_connection) is not first
+        assert answer(writer, insert(4)) == 4
+    finally:
+        writer.stop()
+    assert stored(db) == [4]
 
 
 def test_a_failed_commit_fails_the_whole_group_and_applies_none_of_it(db: Database) -> None:
