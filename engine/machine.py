@@ -9,6 +9,9 @@ machines, and was a third of the engine's time per event (bench/engine.py: ~46 â
 
 - ``State.name`` is a property that checks for an enum each time it is read, about six times a
   trigger. Our states are plain strings, so the name is stored once as an attribute instead.
+- ``Machine.get_state`` checks for an enum and for a registered name at each of a trigger's three
+  state lookups; a plain string name is looked up in the machine's ``states`` directly, and
+  anything else still goes through the stock method.
 - Every step of a trigger writes a log record (eleven per event) through ``logging``, which then
   finds nobody listening; and it walks the callback lists (prepare, before, enter, exit, finalize)
   that our machines leave empty. The subclasses skip both. A machine that does set one of those

@@ -13,7 +13,7 @@ Wire rules, the same for every message:
 - ``protocol_version`` is checked before anything else, so a message from a newer protocol is
   told "unsupported version" rather than "unknown field";
 - integers are JSON integers (``true`` and ``1.0`` are not) within 0..``MAX_SEQ``; ids are
-  canonical lowercase UUIDs; datetimes are ISO-8601 with a UTC offset.
+  canonical lowercase UUIDs; datetimes are ISO-8601 with a UTC offset in whole minutes (RFC 3339).
 
 Failures raise ``MalformedPayload`` (or ``UnsupportedVersion``) whose reason starts with the path
 of the field, e.g. ``mutations[3].seq: expected an integer ≥ 1, got 0``.
@@ -193,7 +193,7 @@ class Mutation:
         args_text = encode_args(args)
         trigger = _check_mutation_head(obj["id"], obj["seq"], obj["name"], obj["case_id"])
         _check_args_size(args_text)
-        # no _check_aware: _parse_datetime gave a datetime with a fixed UTC offset
+        # no _check_aware: _parse_datetime has checked the offset (there, in whole minutes)
         return _build_mutation(obj["id"], obj["seq"], trigger, obj["case_id"], args, occurred_at, args_text)
 
 

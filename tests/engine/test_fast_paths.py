@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
+from enum import Enum
 from typing import Any
 
 import pytest
@@ -350,6 +351,35 @@ def test_a_machine_with_callbacks_of_its_own_still_runs_them() -> None:
     ]
     with pytest.raises(MachineError):
         machine.events["go"].trigger(model)  # not from b
+
+
+class _Light(Enum):
+    RED = "stop"
+    GREEN = "go"
+
+
+@pytest.mark.parametrize("machine_class", [LoopMachine, Machine])
+def test_enum_states_and_unknown_names_are_looked_up_as_transitions_looks_them_up(
+    machine_class: type[Machine],
+) -> None:
+    """Our machines' states are plain strings; any other state goes through the stock lookup."""
+
+    class Model:
+        state: object = _Light.RED
+
+    machine = machine_class(
+        model=None,
+        states=_Light,
+        initial=_Light.RED,
+        transitions=[{"trigger": "turn", "source": _Light.RED, "dest": _Light.GREEN}],
+        auto_transitions=False,
+    )
+    model = Model()
+    assert machine.events["turn"].trigger(model) is True
+    assert model.state is _Light.GREEN
+    model.state = "stop"  # the enum's value, not its name: a state this machine does not have
+    with pytest.raises(ValueError, match="not a registered state"):
+        machine.events["turn"].trigger(model)
 
 
 # --- patrol points: the reference is the code before the fast path --------------------------
