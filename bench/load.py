@@ -488,6 +488,7 @@ def main() -> None:
     rows: list[tuple[str, ...]] = []
     error_kinds: Counter[str] = Counter()
     verdicts: list[Verdict] = []
+    saturation = ""
     n_pushers, secs, interval = options.pushers, options.push_secs, options.interval
     try:
         targets = [("SQLite", f"sqlite:///{workdir / 'closed.db'}", f"sqlite:///{workdir / 'open.db'}")]
@@ -504,6 +505,8 @@ def main() -> None:
             error_kinds += stats.error_kinds
             verdicts.append(verdict)
             n, p50, p99 = stats.summary("push")
+            if label == "SQLite":
+                saturation = _saturation(n_pushers, n / stats.elapsed, stats.server_cpu / max(1, n))
             rows.append(
                 (
                     f"push, closed loop (saturation): {n_pushers} pushers back to back, batch 10, {shown}",
@@ -578,6 +581,20 @@ def main() -> None:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    print()
+    print(saturation)
+
+
+def _saturation(pushers: int, rate: float, cpu_per_push: float) -> str:
+    """What the closed loop's latency is bound to: with no pause between a pusher's pushes, the mean
+    wait is pushers / rate (Little's law), whatever the server does with its time."""
+    return (
+        f"Closed loop on SQLite, read by Little's law: {pushers} pushers that never pause wait "
+        f"{pushers} / {rate:,.0f} pushes/s = {pushers / rate * 1000:,.0f} ms on average, so a p99 "
+        f"within 100 ms needs more than {pushers / 0.1:,.0f} pushes/s. The server did {rate:,.0f}, "
+        f"at {cpu_per_push * 1000:.1f} ms of CPU each: one process, whose Python runs on one core "
+        f"at a time, tops out near {1 / cpu_per_push:,.0f} pushes/s."
+    )
 
 
 def _reset_pg(url: str) -> None:

@@ -1,7 +1,7 @@
 """Sync server throughput: push ingest against raw inserts of the same rows, pull against a raw
 streaming SELECT of the same rows, measured in the same run on the same machine.
 
-    python bench/sync.py [--events N] [--rounds 3] [--pull 25000,50000,100000] [--no-pg]
+    python bench/sync.py [--events N] [--rounds 5] [--pull 25000,50000,100000] [--no-pg]
 
 Prints one side-by-side table:
 
@@ -18,9 +18,10 @@ Prints one side-by-side table:
   fresh database: the four phones' batches sent one after another (one request at a time), then
   the four phones pushing at once, each its own batches in order on its own connection (the
   server then overlaps one phone's HTTP and parsing with another's write, and commits pushes in
-  groups). In three rounds (``--rounds``), each on fresh databases, with its baselines measured
+  groups). In five rounds (``--rounds``), each on fresh databases, with its baselines measured
   right after its pushes: each ratio is taken within its round, and the median is printed with
-  the range.
+  the range. (Five, not three: this VM shares its cores with others, and one disturbed round
+  moved the median of three.)
 - **pull** (SQLite): a phone's first sync of a street with 25k, 50k and 100k events (pages of
   ``MAX_PULL_LIMIT``), seconds and the server's peak RSS growth (``VmHWM``, server restarted
   before each pull), against a raw streaming ``SELECT`` of the same rows (every column of the
@@ -497,7 +498,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000, help="events pushed for the ingest figures")
     parser.add_argument("--pull", default="25000,50000,100000", help="street sizes for the pull figures")
     parser.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
-    parser.add_argument("--rounds", type=int, default=3, help="ingest rounds (the median round is shown)")
+    parser.add_argument("--rounds", type=int, default=5, help="ingest rounds (the median round is shown)")
     options = parser.parse_args()
     sizes = [int(s) for s in options.pull.split(",") if s]
 
