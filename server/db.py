@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
@@ -221,10 +221,15 @@ class Database:
             if self._lookup_fairy is not None:
                 self._lookup_fairy.close()  # back to the pool, which dispose() then closes
                 self._lookup_fairy = None
-        with _SQLITE_WRITE_LOCK if self.sqlite else nullcontext():
-            if self._writer_connection is not None:
-                self._writer_connection.close()
-                self._writer_connection = None
+        # under the write lock, so that a transaction still running on it ends first; a writer
+        # stuck past the wait leaves its connection to the process's exit, not a hung shutdown
+        if self._writer_connection is not None and _SQLITE_WRITE_LOCK.acquire(timeout=5):
+            try:
+                if self._writer_connection is not None:
+                    self._writer_connection.close()
+                    self._writer_connection = None
+            finally:
+                _SQLITE_WRITE_LOCK.release()
 
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
