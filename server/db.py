@@ -3,8 +3,9 @@
 ``Database.read()`` and ``Database.write()`` open a session, commit it when the block ends without
 an error, and roll it back otherwise. On SQLite every write runs under one process-wide lock and
 starts with ``BEGIN IMMEDIATE``, so threads never fight for SQLite's write lock (see perf.md); pushes
-go through one writer thread that commits them in groups (``server.writer``). On PostgreSQL writers
-run concurrently and serialize per street on the street's counter row.
+go through one writer thread that commits them in groups (``server.writer``), on a Core connection
+(``Database.write_connection``) rather than a session. On PostgreSQL writers run concurrently and
+serialize per street on the street's counter row.
 """
 
 from __future__ import annotations
