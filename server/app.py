@@ -18,6 +18,7 @@ from .errors import install_error_handlers
 from .migrations import upgrade_database
 from .rules import RulesCache
 from .settings import Settings
+from .token_lookup import TokenLookup
 from .writer import GroupWriter
 
 __all__ = ["create_app"]
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     db = Database(settings.database_url, background_checkpoints=True)
     # SQLite: one writer for everything; PostgreSQL: a group per street (see server.writer)
     writer = GroupWriter(db, one_key_per_group=not db.sqlite)
+    tokens = TokenLookup(db)
     photos = _photo_store(settings)
     pruner = _photo_pruner(settings, db, photos)
 
@@ -76,6 +78,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         if pruner is not None:
             pruner.stop()
         writer.stop()
+        await tokens.close()
         db.dispose()
 
     app = FastAPI(
@@ -87,6 +90,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.settings = settings
     app.state.db = db
     app.state.writer = writer
+    app.state.tokens = tokens
     app.state.passwords = Passwords(settings)
     app.state.limiter = LoginLimiter(
         db, settings.login_attempts_per_minute, settings.login_attempts_per_minute_per_ip

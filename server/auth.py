@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -31,6 +31,7 @@ from .models import Token, User
 from .settings import Settings
 
 __all__ = [
+    "TOKEN_LOOKUP",
     "AdminUser",
     "Authenticated",
     "CurrentUser",
@@ -42,6 +43,7 @@ __all__ = [
     "require_admin",
     "revoke_token",
     "user_for_token",
+    "user_from_row",
 ]
 
 
@@ -189,13 +191,16 @@ def user_for_token(where: Session | Connection | Any, token: str) -> CurrentUser
         return None
     digest = hash_token(token)
     # plain SQL through the driver: this runs on every request (the primary key finds the token)
-    driver = Driver(where)
-    row = driver.first(_TOKEN_LOOKUP, (digest,))
+    return user_from_row(Driver(where).first(TOKEN_LOOKUP, (digest,)), digest)
+
+
+def user_from_row(row: Sequence[Any] | None, digest: str) -> CurrentUser | None:
+    """The user ``TOKEN_LOOKUP`` found for the token hashed to ``digest``, if it may still act."""
     if row is None:
         return None
     (revoked_at, expires_at, user_id, street_id, username, role, community_id, department_id,
      display_name, active) = row  # fmt: skip
-    if revoked_at is not None or driver.read_moment(expires_at) <= datetime.now(UTC) or not active:
+    if revoked_at is not None or Driver.read_moment(expires_at) <= datetime.now(UTC) or not active:
         return None
     return CurrentUser(
         id=user_id,
@@ -209,7 +214,7 @@ def user_for_token(where: Session | Connection | Any, token: str) -> CurrentUser
     )
 
 
-_TOKEN_LOOKUP = (
+TOKEN_LOOKUP = (
     "SELECT t.revoked_at, t.expires_at, u.id, u.street_id, u.username, u.role, u.community_id,"
     " u.department_id, u.display_name, u.active"
     " FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?"
@@ -222,19 +227,13 @@ _bearer = HTTPBearer(auto_error=False, description="The token from POST /api/v1/
 async def current_user(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> CurrentUser:
-    """FastAPI dependency: the user behind the bearer token, or 401.
-
-    The lookup (one primary-key read) runs right here on the event loop (``Database.lookup``): on
-    SQLite a read of a local file, ~0.1 ms; on PostgreSQL a round trip or two. Sent to the thread
-    pool, each lookup woke a thread that then queued for the GIL behind the busy ones, which cost
-    more than the read (bench/load.py, 32 back-to-back pushers on PostgreSQL, three runs each:
-    ~114 → ~142 pushes/s).
-    """
+    """FastAPI dependency: the user behind the bearer token, or 401 (503 if the database cannot be
+    reached). The lookup awaits ``server.token_lookup.TokenLookup``, kept on the app's state."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise ApiError(
             401, "unauthorized", "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
         )
-    user = _lookup(request.app.state.db, credentials.credentials)
+    user = await request.app.state.tokens.user(credentials.credentials)
     if user is None:
         raise ApiError(
             401,
@@ -243,11 +242,6 @@ async def current_user(
             headers={"WWW-Authenticate": "Bearer"},
         )
     return user
-
-
-def _lookup(db: Database, token: str) -> CurrentUser | None:
-    with db.lookup() as connection:
-        return user_for_token(connection, token)
 
 
 def require_admin(user: Annotated[CurrentUser, Depends(current_user)]) -> CurrentUser:

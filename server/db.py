@@ -95,8 +95,7 @@ def make_engine(url: str, *, write: bool = True, wal_autocheckpoint: int | None 
         max_overflow=20,
         pool_pre_ping=True,
         json_serializer=json_text,
-        # an unreachable server fails a connection in seconds, not minutes: the token lookup waits
-        # for it on the event loop (server.auth.current_user)
+        # an unreachable server fails a connection in seconds, not minutes: a request waits for it
         connect_args={"connect_timeout": 5},
     )
 
@@ -192,19 +191,13 @@ class Database:
 
     @contextmanager
     def lookup(self) -> Iterator[Any]:
-        """A connection for the token lookup, which runs on every request, on the event loop.
-
-        SQLite: a reader's DB-API connection kept checked out, in autocommit (each statement reads
-        the latest commit): checking one out of SQLAlchemy's pool and back in for each lookup cost
-        more than the read (bench/load.py, py-spy). PostgreSQL: a connection of the pool, pinged
-        at checkout, so a restarted server costs a reconnect, not an error. (A pool of its own, or
-        one connection kept in autocommit, measured slower here: bench/load.py, 32 pushers,
-        ~106 against ~142 pushes/s.)
-        """
+        """SQLite: the connection for the token lookup, which runs on every request, on the event
+        loop: a reader's DB-API connection kept checked out, in autocommit (each statement reads
+        the latest commit). Checking one out of SQLAlchemy's pool and back in for each lookup cost
+        more than the read (bench/load.py, py-spy). PostgreSQL has its own asyncio pool for this
+        (``server.token_lookup``)."""
         if not self.sqlite:
-            with self.read_engine.connect() as connection:
-                yield connection
-            return
+            raise RuntimeError("Database.lookup is SQLite's; PostgreSQL looks tokens up asynchronously")
         with self._lookup_lock:
             if self._lookup_fairy is None:
                 self._lookup_fairy = self.read_engine.raw_connection()

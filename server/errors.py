@@ -7,12 +7,15 @@ last-resort handler logs it and still answers in the same shape.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared import ErrorBody, ProtocolError, UnsupportedVersion
@@ -21,6 +24,7 @@ __all__ = [
     "ApiError",
     "ErrorDetail",
     "ErrorResponse",
+    "database_outage",
     "error_responses",
     "install_error_handlers",
     "protocol_error_response",
@@ -95,6 +99,26 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+# SQLite's result codes for a database that cannot do its part just now (others, such as "no such
+# column", are bugs): busy or locked past the timeout, an I/O error, a full disk, a file it cannot
+# open, memory
+_SQLITE_TRANSIENT = frozenset({5, 6, 7, 10, 13, 14})
+
+
+def database_outage(exc: BaseException) -> str | None:
+    """Why the database failed, when it is an outage (PostgreSQL gone, restarting or refusing
+    connections; SQLite locked, out of disk, failing I/O) rather than a bug; else None."""
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    if isinstance(cause, psycopg.OperationalError):
+        # psycopg's OperationalError: the connection or the server (lost, shut down, cancelled,
+        # out of resources); mistakes in SQL are ProgrammingError and the like
+        return str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    if isinstance(cause, sqlite3.OperationalError):
+        code = getattr(cause, "sqlite_errorcode", 0) & 0xFF
+        return str(cause) if code in _SQLITE_TRANSIENT else None
+    return None
+
+
 def protocol_error_response(exc: ProtocolError) -> JSONResponse:
     status = 400 if isinstance(exc, UnsupportedVersion) else 422
     return JSONResponse(ErrorBody.from_error(exc).to_dict(), status_code=status)
@@ -131,6 +155,18 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _STATUS_CODES.get(exc.status_code, "error" if exc.status_code >= 500 else "bad_request")
         reason = exc.detail if isinstance(exc.detail, str) else code
         return JSONResponse(_body(code, reason), status_code=exc.status_code, headers=exc.headers)
+
+    async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+        outage = database_outage(exc)
+        if outage is None:
+            raise exc  # a bug: the last-resort handler below answers 500 and logs it
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, outage)
+        return JSONResponse(
+            _body("unavailable", "the database cannot be reached just now; try again"), status_code=503
+        )
+
+    for database_error in (DBAPIError, psycopg.Error, sqlite3.Error):
+        app.add_exception_handler(database_error, _database_error)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

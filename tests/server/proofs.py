@@ -258,6 +258,7 @@ class SimPhone:
     pushes: int = 0
     in_flight: bool = False  # a push request is on the wire now
     failures: int = 0  # transport errors and 5xx: the same batch goes again
+    server_errors: Counter[str] = field(default_factory=Counter)  # 5xx answers, by status and code
     cursor: str | None = None
     last_seq: int = 0
 
@@ -303,6 +304,7 @@ class SimPhone:
             self.in_flight = False
         if response.status_code >= 500:
             self.failures += 1
+            self.server_errors[f"{response.status_code} {_error_code(response)}"] += 1
             return False
         assert response.status_code == 200, (
             f"{self.name}: push answered {response.status_code}: {response.text}"
@@ -324,6 +326,13 @@ class SimPhone:
     def first_answer(self, mutation_id: str) -> MutationResult | None:
         answers = self.heard.get(mutation_id)
         return answers[0] if answers else None
+
+
+def _error_code(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["error"]["code"])
+    except (ValueError, KeyError, TypeError):
+        return "(no error body)"
 
 
 class Fleet:
