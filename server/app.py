@@ -14,7 +14,7 @@ from shared import PROTOCOL_VERSION, ErrorBody, dumps
 
 from .auth import LoginLimiter, Passwords, current_user
 from .db import Database
-from .errors import install_error_handlers
+from .errors import error_responses, install_error_handlers
 from .migrations import upgrade_database
 from .rules import RulesCache
 from .settings import Settings
@@ -24,6 +24,7 @@ from .writer import GroupWriter
 __all__ = ["create_app"]
 
 _PHOTO_PREFIX = "/api/v1/photos/"
+_OUTAGE = error_responses(503)  # any route: the database cannot be reached just now (server.errors)
 
 
 class BodyLimit:
@@ -101,11 +102,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     for module in (routes.auth, routes.sync, routes.reference, routes.admin):
-        app.include_router(module.router)
-    app.include_router(report_routes.router)
+        app.include_router(module.router, responses=_OUTAGE)
+    app.include_router(report_routes.router, responses=_OUTAGE)
     photo_router = _photo_router()
     if photo_router is not None:
-        app.include_router(photo_router)
+        app.include_router(photo_router, responses=_OUTAGE)
     return app
 
 

@@ -72,7 +72,7 @@ _DESCRIPTIONS = {
     413: "Request body too large",
     422: "Invalid request",
     429: "Too many attempts",
-    503: "Try again later",
+    503: "The database cannot be reached just now, or the server is stopping: try again later",
 }
 
 _STATUS_CODES = {
