@@ -17,9 +17,10 @@ its 503, and once PostgreSQL was back the first request still waited ~5 s for th
 request connects itself when no idle connection is left, so a refused connection is a 503 at once
 and the first request after a restart is served at once.
 
-A connection PostgreSQL dropped (a restart) fails its query and is thrown away; the lookup tries
-once more on a fresh one. If PostgreSQL cannot be reached, or does not answer within ``timeout``,
-the answer is 503 ``unavailable``: the phone keeps its work and retries.
+A connection PostgreSQL dropped (a restart) fails its query; it is thrown away with every idle one
+(as old as it, so as dead), and the lookup tries once more on a fresh one. If PostgreSQL cannot be
+reached, or does not answer within ``timeout``, the answer is 503 ``unavailable``: the phone keeps
+its work and retries.
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ class TokenLookup:
             except TimeoutError as exc:
                 raise ApiError(503, "unavailable", _UNREACHABLE) from exc
             except psycopg.OperationalError as exc:
+                # the idle connections are as old as this one: after a restart none of them works
+                await self._connections.close()
                 if attempt == _ATTEMPTS:
                     log.warning("token lookup: the database cannot be reached: %s", exc)
                     raise ApiError(503, "unavailable", _UNREACHABLE) from exc
@@ -115,6 +118,7 @@ class _Connections:
                     self._idle.append(connection)
 
     async def close(self) -> None:
+        """Close the idle connections (those in use are closed or kept when they come back)."""
         idle, self._idle = self._idle, []
         for connection in idle:
             await connection.close()

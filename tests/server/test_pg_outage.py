@@ -4,6 +4,7 @@ again at once, although every connection it held died with the old database proc
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from pathlib import Path
@@ -23,6 +24,16 @@ ME = "/api/v1/me"
 
 def _get(base: str, token: str) -> httpx.Response:
     return httpx.get(base + ME, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
+def _get_at_once(base: str, token: str, count: int) -> list[int]:
+    async def ask() -> list[int]:
+        async with httpx.AsyncClient(timeout=30) as client:
+            headers = {"Authorization": f"Bearer {token}"}
+            answers = await asyncio.gather(*(client.get(base + ME, headers=headers) for _ in range(count)))
+        return [answer.status_code for answer in answers]
+
+    return asyncio.run(ask())
 
 
 def _push_report(base: str, token: str, street: Street, device_id: str, seq: int) -> httpx.Response:
@@ -58,7 +69,8 @@ def test_while_postgresql_is_down_requests_are_told_to_try_again_and_served_once
             handle.close()
             token = street.apis["chief"].token or ""
             device = str(uuid.uuid4())
-            assert _get(server.base_url, token).status_code == 200
+            # several requests at once, so the server holds several connections when the database goes
+            assert _get_at_once(server.base_url, token, 8) == [200] * 8
             assert _push_report(server.base_url, token, street, device, 1).json()["results"][0]["status"] == (
                 "applied"
             )
@@ -74,7 +86,7 @@ def test_while_postgresql_is_down_requests_are_told_to_try_again_and_served_once
             assert refused.json()["error"]["code"] == "unavailable"
 
             cluster.restart()
-            back = _get(server.base_url, token)
+            back = _get(server.base_url, token)  # the first request after the restart is served
             assert back.status_code == 200, back.text
             assert back.json()["username"] == street.users["chief"]["username"]
             again = _push_report(server.base_url, token, street, device, 2)
