@@ -181,7 +181,8 @@ class _Batch:
     def _load(self, kind: str, record_ids: list[str]) -> None:
         """Lock and read every listed record of ``kind``; each becomes a slot."""
         statements = self._load_statements(kind, record_ids)
-        self._take(kind, record_ids, [row for rows in self.driver.read_all(statements) for row in rows])
+        rows = self.driver.read_all(statements, prepare=False)  # planned for these ids (Driver.read_all)
+        self._take(kind, record_ids, [row for found in rows for row in found])
 
     def _take(self, kind: str, record_ids: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
         """Slots for ``record_ids`` from the rows their statements read."""
@@ -344,7 +345,7 @@ def apply_push(
     statements.append((_DEVICE_FOR_UPDATE, (device_id,)))
     statements.append((_KNOWN_IDS.format(ids=Driver.marks(len(ids))), ids))
     statements.extend(statement for _, _, load in plan for statement in load)
-    read = driver.read_all(statements)
+    read = driver.read_all(statements, prepare=False)  # planned for these ids (Driver.read_all)
     if known_counter is None:
         counter_rows = read.pop(0)
         if not counter_rows:
@@ -368,7 +369,7 @@ def apply_push(
     by_seq: dict[int, Any] = {}
     if old_seqs:
         query = _KNOWN_SEQS.format(seqs=Driver.marks(len(old_seqs)))
-        by_seq = {row[2]: row for row in driver.rows(query, [device_id, *old_seqs])}
+        by_seq = {row[2]: row for row in driver.rows(query, [device_id, *old_seqs], prepare=False)}
     results: list[MutationResult] = []
     answers: list[MutationResult] = []  # every processed mutation's answer, kept for a resend
     for mutation in request.mutations:
