@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.rules = RulesCache()
     app.state.photos = photos
     app.state.photo_pruner = pruner
-    install_error_handlers(app)
+    install_error_handlers(app, postgres=not db.sqlite)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     for module in (routes.auth, routes.sync, routes.reference, routes.admin):
         app.include_router(module.router, responses=_OUTAGE)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import sys
 from typing import Any
 
-import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -109,7 +109,8 @@ def database_outage(exc: BaseException) -> str | None:
     """Why the database failed, when it is an outage (PostgreSQL gone, restarting or refusing
     connections; SQLite locked, out of disk, failing I/O) rather than a bug; else None."""
     cause = exc.orig if isinstance(exc, DBAPIError) else exc
-    if isinstance(cause, psycopg.OperationalError):
+    psycopg = sys.modules.get("psycopg")  # imported only where PostgreSQL is used (~10 MiB)
+    if psycopg is not None and isinstance(cause, psycopg.OperationalError):
         # psycopg's OperationalError: the connection or the server (lost, shut down, cancelled,
         # out of resources); mistakes in SQL are ProgrammingError and the like
         return str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
@@ -124,7 +125,10 @@ def protocol_error_response(exc: ProtocolError) -> JSONResponse:
     return JSONResponse(ErrorBody.from_error(exc).to_dict(), status_code=status)
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, *, postgres: bool = False) -> None:
+    """Every failure answered as ``{"error": {"code", "reason"}}``; ``postgres``: psycopg's errors
+    too, raised by the statements that go straight to the driver (``server.driver``)."""
+
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(_body(exc.code, exc.reason), status_code=exc.status, headers=exc.headers)
@@ -165,7 +169,12 @@ def install_error_handlers(app: FastAPI) -> None:
             _body("unavailable", "the database cannot be reached just now; try again"), status_code=503
         )
 
-    for database_error in (DBAPIError, psycopg.Error, sqlite3.Error):
+    database_errors: list[type[Exception]] = [DBAPIError, sqlite3.Error]
+    if postgres:
+        import psycopg
+
+        database_errors.append(psycopg.Error)
+    for database_error in database_errors:
         app.add_exception_handler(database_error, _database_error)
 
     @app.exception_handler(Exception)

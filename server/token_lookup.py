@@ -29,14 +29,16 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
-import psycopg
-from psycopg.pq import TransactionStatus
 from sqlalchemy import make_url
 
 from .auth import TOKEN_LOOKUP, CurrentUser, hash_token, user_for_token, user_from_row
 from .db import Database
 from .errors import ApiError
+
+if TYPE_CHECKING:
+    import psycopg
 
 __all__ = ["TokenLookup"]
 
@@ -71,6 +73,8 @@ class TokenLookup:
                 return user_for_token(connection, token)
         if not token or len(token) > 256:
             return None
+        import psycopg  # here, not at the top: an SQLite server never loads it (~10 MiB)
+
         digest = hash_token(token)
         for attempt in range(1, _ATTEMPTS + 1):
             try:
@@ -102,6 +106,9 @@ class _Connections:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[tuple[object, ...]]]:
+        import psycopg
+        from psycopg.pq import TransactionStatus
+
         async with self._slots:
             if self._idle:
                 connection = self._idle.pop()

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -16,6 +18,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
 from server.errors import database_outage, install_error_handlers
+
+from .conftest import ROOT
 
 
 def _locked(path: Path) -> sqlite3.OperationalError:
@@ -86,3 +90,15 @@ def test_an_outage_is_answered_503_and_a_bug_500_in_the_same_shape(tmp_path: Pat
     failure = asyncio.run(ask("/bug"))
     assert failure.status_code == 500
     assert failure.json()["error"]["code"] == "internal_error"
+
+
+def test_a_server_on_sqlite_never_loads_the_postgresql_driver(tmp_path: Path) -> None:
+    """psycopg costs ~10 MiB of memory; the embedded default has no use for it."""
+    script = (
+        "import sys\n"
+        "from server import Settings, create_app\n"
+        f"create_app(Settings(database_url='sqlite:///{tmp_path / 'a.db'}', photo_dir='{tmp_path}'))\n"
+        "print('psycopg' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "False", out.stderr
