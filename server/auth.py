@@ -42,6 +42,7 @@ __all__ = [
     "issue_token",
     "require_admin",
     "revoke_token",
+    "token_digest",
     "user_for_token",
     "user_from_row",
 ]
@@ -185,11 +186,18 @@ def revoke_token(session: Session, token_hash: str) -> None:
     )
 
 
-def user_for_token(where: Session | Connection | Any, token: str) -> CurrentUser | None:
-    """The active user a live token belongs to, or None (unknown, expired, revoked, deactivated)."""
+def token_digest(token: str) -> str | None:
+    """The hash a token is stored under, or None for one that cannot be a token (empty, too long)."""
     if not token or len(token) > 256:
         return None
-    digest = hash_token(token)
+    return hash_token(token)
+
+
+def user_for_token(where: Session | Connection | Any, token: str) -> CurrentUser | None:
+    """The active user a live token belongs to, or None (unknown, expired, revoked, deactivated)."""
+    digest = token_digest(token)
+    if digest is None:
+        return None
     # plain SQL through the driver: this runs on every request (the primary key finds the token)
     return user_from_row(Driver(where).first(TOKEN_LOOKUP, (digest,)), digest)
 

@@ -71,7 +71,7 @@ class Driver:
     ) -> list[tuple[Any, ...]]:
         """The statement's rows. ``prepare=False`` (PostgreSQL): never as a prepared statement, so
         it is planned for its own parameters every time (see ``read_all``)."""
-        if self.sqlite or prepare is None:
+        if self.sqlite:
             return self._dbapi.execute(self.sql(text), params).fetchall()  # type: ignore[no-any-return]
         return self._dbapi.execute(self.sql(text), params, prepare=prepare).fetchall()  # type: ignore[no-any-return]
 

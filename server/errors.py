@@ -25,6 +25,7 @@ __all__ = [
     "ErrorDetail",
     "ErrorResponse",
     "database_outage",
+    "database_unavailable",
     "error_responses",
     "install_error_handlers",
     "protocol_error_response",
@@ -105,6 +106,12 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
 _SQLITE_TRANSIENT = frozenset({5, 6, 7, 10, 13, 14})
 
 
+def database_unavailable() -> ApiError:
+    """The answer to a request the database cannot serve just now: the phone keeps its work and
+    sends it again."""
+    return ApiError(503, "unavailable", "the database cannot be reached just now; try again")
+
+
 def database_outage(exc: BaseException) -> str | None:
     """Why the database failed, when it is an outage (PostgreSQL gone, restarting or refusing
     connections; SQLite locked, out of disk, failing I/O) rather than a bug; else None."""
@@ -165,9 +172,7 @@ def install_error_handlers(app: FastAPI, *, postgres: bool = False) -> None:
         if outage is None:
             raise exc  # a bug: the last-resort handler below answers 500 and logs it
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, outage)
-        return JSONResponse(
-            _body("unavailable", "the database cannot be reached just now; try again"), status_code=503
-        )
+        return await _api_error(request, database_unavailable())
 
     database_errors: list[type[Exception]] = [DBAPIError, sqlite3.Error]
     if postgres:

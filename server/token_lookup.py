@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import make_url
 
-from .auth import TOKEN_LOOKUP, CurrentUser, hash_token, user_for_token, user_from_row
+from .auth import TOKEN_LOOKUP, CurrentUser, token_digest, user_for_token, user_from_row
 from .db import Database
-from .errors import ApiError
+from .errors import database_unavailable
 
 if TYPE_CHECKING:
     import psycopg
@@ -46,7 +46,6 @@ log = logging.getLogger("server")
 
 _PG_TOKEN_LOOKUP = TOKEN_LOOKUP.replace("?", "%s")
 _ATTEMPTS = 2  # a connection PostgreSQL dropped fails once; the next one is fresh
-_UNREACHABLE = "the database cannot be reached just now; try again"
 
 
 class TokenLookup:
@@ -71,11 +70,11 @@ class TokenLookup:
         if self._connections is None:
             with self.db.lookup() as connection:
                 return user_for_token(connection, token)
-        if not token or len(token) > 256:
+        digest = token_digest(token)
+        if digest is None:
             return None
         import psycopg  # here, not at the top: an SQLite server never loads it (~10 MiB)
 
-        digest = hash_token(token)
         for attempt in range(1, _ATTEMPTS + 1):
             try:
                 async with asyncio.timeout(self.timeout), self._connections.connection() as connection:
@@ -83,13 +82,13 @@ class TokenLookup:
                     row = await cursor.fetchone()
                 return user_from_row(row, digest)
             except TimeoutError as exc:
-                raise ApiError(503, "unavailable", _UNREACHABLE) from exc
+                raise database_unavailable() from exc
             except psycopg.OperationalError as exc:
                 # the idle connections are as old as this one: after a restart none of them works
                 await self._connections.close()
                 if attempt == _ATTEMPTS:
                     log.warning("token lookup: the database cannot be reached: %s", exc)
-                    raise ApiError(503, "unavailable", _UNREACHABLE) from exc
+                    raise database_unavailable() from exc
         raise AssertionError("unreachable")
 
 
