@@ -61,6 +61,7 @@ import httpx  # noqa: E402
 import orjson  # noqa: E402
 
 from server.checkpoint import FALLBACK_PAGES, WalCheckpointer  # noqa: E402
+from server.db import SQLITE_WRITE_SYNC  # noqa: E402
 from shared import (  # noqa: E402
     MAX_PULL_LIMIT,
     PROTOCOL_VERSION,
@@ -183,11 +184,11 @@ def phones_for(street: Any, events: int, seed: int) -> list[SimPhone]:
 
 
 def _raw_target(path: Path, checkpoints_beside: bool) -> tuple[sqlite3.Connection, WalCheckpointer | None]:
-    """A raw baseline's database: WAL and synchronous=NORMAL as the server's; with
+    """A raw baseline's database: WAL, and the server's ``synchronous`` (each commit on disk); with
     ``checkpoints_beside``, its checkpoints too (see ``raw_sqlite_all_rows``), started."""
     target = sqlite3.connect(path, isolation_level=None)
     target.execute("PRAGMA journal_mode=WAL")
-    target.execute("PRAGMA synchronous=NORMAL")
+    target.execute(f"PRAGMA synchronous={SQLITE_WRITE_SYNC}")
     if not checkpoints_beside:
         return target, None
     target.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_PAGES}")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
 
 from shared import PROTOCOL_VERSION, ErrorBody, dumps
 
@@ -22,6 +24,8 @@ from .token_lookup import TokenLookup
 from .writer import GroupWriter
 
 __all__ = ["create_app"]
+
+log = logging.getLogger("server")
 
 _PHOTO_PREFIX = "/api/v1/photos/"
 _OUTAGE = error_responses(503)  # any route: the database cannot be reached just now (server.errors)
@@ -72,6 +76,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         _freeze_startup_objects()
+        try:
+            for warning in db.durability_warnings():
+                log.warning(warning)
+        except SQLAlchemyError:  # the database is not up yet: requests will say so (503)
+            log.warning("could not read the database's durability settings", exc_info=True)
         db.start()
         if pruner is not None:
             pruner.start()
