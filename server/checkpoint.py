@@ -73,6 +73,8 @@ class WalCheckpointer:
                 try:
                     connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                     self.checkpoints += 1
+                except sqlite3.OperationalError as exc:  # a full disk, I/O, a lock: no bug to trace
+                    log.warning("a WAL checkpoint failed (%s); a later commit tries again", exc)
                 except sqlite3.Error:
                     log.warning("a WAL checkpoint failed; a later commit tries again", exc_info=True)
                 # commits meanwhile set the wake event again: the next checkpoint takes them all

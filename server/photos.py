@@ -37,9 +37,11 @@ code                   status  meaning
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import json
+import logging
 import math
 import os
 import re
@@ -71,6 +73,8 @@ __all__ = [
     "make_router",
     "verify_photo",
 ]
+
+log = logging.getLogger("server")
 
 # 40 megapixels: above any photo a shrunk phone upload can be (the phone shrinks before hashing),
 # below Pillow's own bomb warning (~89 MP), and ~120 MB of RGB once decoded: the most one upload may
@@ -660,6 +664,18 @@ def _error_doc(description: str) -> dict[str, Any]:
     return {"model": ErrorEnvelope, "description": description}
 
 
+# the photo directory cannot take a file just now (full, over quota, failing, read-only): an outage
+# the phone waits out with the photo kept, not a bug
+_STORAGE_OUTAGE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})
+
+
+def _storage_unavailable(sha256: str, exc: OSError) -> PhotoError:
+    log.warning("photo %s not stored: %s", sha256, exc.strerror or exc)
+    return PhotoError(
+        "unavailable", "the server cannot store photos just now (its disk is full or failing); try again", 503
+    )
+
+
 def _error_response(exc: PhotoError) -> JSONResponse:
     return JSONResponse(exc.to_dict(), status_code=exc.status)
 
@@ -740,7 +756,12 @@ def make_router(auth_dependency: Callable[..., Any] | None) -> APIRouter:
                 raise _unsupported(f"Content-Type must be image/jpeg or image/png, not {media_type!r:.60}")
             data = await _read_body(request, store.max_bytes)
             # Hashing, decoding and fsync are blocking: keep them off the event loop.
-            photo = await run_in_threadpool(store.put, sha256, data)
+            try:
+                photo = await run_in_threadpool(store.put, sha256, data)
+            except OSError as exc:
+                if exc.errno not in _STORAGE_OUTAGE:
+                    raise  # a bug or a misconfiguration: the last-resort handler logs it, 500
+                raise _storage_unavailable(sha256, exc) from exc
         except PhotoError as exc:
             return _error_response(exc)
         return JSONResponse(
