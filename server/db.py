@@ -39,7 +39,7 @@ _SQLITE_WRITE_LOCK = threading.Lock()
 # be gone from the server and from the phones, and the street's counter would go back below the
 # phones' pull cursors, so that the next events, numbered again from there, would be skipped by
 # every phone. FULL syncs the log at every commit; the writer commits pushes in groups, so a group
-# pays one sync (bench/load.py: ~9 % fewer pushes a second at saturation).
+# pays one sync (bench/load.py: 5-9 % fewer pushes a second at saturation).
 SQLITE_WRITE_SYNC = "FULL"
 # JSON columns are written compact with non-ASCII as is, the way ``shared.dumps`` writes the wire: a
 # pull can then pass a stored ``args`` text through without parsing it again

@@ -32,6 +32,9 @@ code                   status  meaning
 ``unsupported_photo``  415     not a JPEG or PNG (by content or by ``Content-Type``), or animated
 ``photo_not_found``    404     ``GET`` of a photo the server does not have
 =====================  ======  ================================================================
+
+A ``PUT`` the server cannot store just now (its disk full, over quota, failing or read-only) is
+answered 503 ``unavailable``, like any outage: the phone keeps the photo and sends it again.
 """
 
 from __future__ import annotations
