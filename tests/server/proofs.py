@@ -658,8 +658,8 @@ class PgCluster:
     with it off PostgreSQL itself may forget a commit it reported on a crash.
     """
 
-    def __init__(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="roadchief-pgcrash-"))
+    def __init__(self, directory: Path | None = None) -> None:
+        self.dir = directory or Path(tempfile.mkdtemp(prefix="roadchief-pgcrash-"))
         self.env: dict[str, str] = {}
 
     @staticmethod
@@ -697,6 +697,13 @@ class PgCluster:
             capture_output=True,
             timeout=60,
         )
+
+    def running(self) -> bool:
+        pg_ctl = str(Path(self.env["ROADCHIEF_TEST_PG_BIN"]) / "pg_ctl")
+        status = subprocess.run(
+            self._as_pg(pg_ctl, "-D", str(self.dir / "data"), "status"), capture_output=True, timeout=60
+        )
+        return status.returncode == 0
 
     def crash(self) -> None:
         self._pg_ctl("-m", "immediate", "stop")
