@@ -517,6 +517,24 @@ class LocalStore:
 
     # --- starting over ------------------------------------------------------------------------
 
+    def forget_server_state(self) -> list[str]:
+        """The server went back in time (restored from a backup): forget what was pulled from it and
+        queue again every action it had acknowledged, since it may have lost them. It answers
+        ``duplicate`` for those it still has. Refused actions stay refused. Returns the outbox's
+        record ids, whose view the caller rebuilds."""
+        with self.transaction():
+            for table in ("events", "records", "view"):
+                self.conn.execute(f"DELETE FROM {table}")
+            for key in ("cursor", "last_seq"):
+                self.delete_meta(key)
+            self.conn.execute(
+                "UPDATE outbox SET status = 'queued', seen = 0, code = NULL, message_zh = NULL, "
+                "message_en = NULL WHERE status = 'acknowledged'"
+            )
+            self.conn.execute("UPDATE photos SET uploaded = 0")  # asked for again (HEAD) before a resend
+            rows = self.conn.execute("SELECT DISTINCT case_id FROM outbox WHERE status != 'refused'")
+            return [row[0] for row in rows]
+
     def reset_for_new_user(self) -> None:
         """Forget another user's street: new device id, seqs from 1, no events, records or outbox.
 

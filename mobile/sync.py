@@ -15,6 +15,11 @@
    one is parsed and stored: on a phone's network that hides a round trip per page. The stored
    cursor still moves only with a stored page; a page fetched ahead and never stored is dropped.
 
+A pull answered ``bad_cursor`` means the server went back in time (restored from a backup): the
+phone forgets what it pulled, queues again every action the server had acknowledged (it answers
+``duplicate`` for those it still has, and applies the ones it lost), then sends and pulls from the
+start, once per round (``SyncReport.started_over``).
+
 Errors (the tree, as httpx draws its own)::
 
     SyncError
@@ -112,6 +117,7 @@ class SyncReport:
     pending: int = 0
     finished_at: datetime | None = None
     refused_cases: list[str] = field(default_factory=list)
+    started_over: bool = False  # the server had gone back in time: pulled again from the start
 
 
 def _now() -> datetime:
@@ -187,12 +193,27 @@ class SyncClient:
             self.refresh_reference(store)
         self.upload_photos(store, report)
         self.push(store, report)
-        self.pull(store, report)
+        try:
+            self.pull(store, report)
+        except SyncRefused as exc:
+            if exc.code != "bad_cursor" or store.cursor is None:
+                raise
+            self.start_over(store, report)
         report.pending = store.unacknowledged()
         report.finished_at = self.clock()
         with store.transaction():
             store.set_meta("last_sync", report.finished_at.isoformat())
         return report
+
+    def start_over(self, store: LocalStore, report: SyncReport) -> None:
+        """The server no longer holds what this phone pulled from it: forget that, send again what
+        it had acknowledged, and pull everything from the start."""
+        record_ids = store.forget_server_state()
+        rebuild_view(store, record_ids, profile_of(store), reference_of(store).rules)
+        report.started_over = True
+        self.upload_photos(store, report)
+        self.push(store, report)
+        self.pull(store, report)
 
     def refresh_reference(self, store: LocalStore) -> None:
         response = self.request("GET", REFERENCE_PATH)

@@ -1,7 +1,10 @@
 """Pull: a page of the street's events after an opaque cursor, with the device's last processed seq.
 
 The cursor is the street's commit-order position (``street_seq``); push (``server.sync``) locks the
-street's counter row, so a pull can never skip a late commit (design.md, option 2).
+street's counter row, so a pull can never skip a late commit (design.md, option 2). It also names the
+event at that position: a server that went back in time (restored from a backup) answers such a
+cursor ``bad_cursor``, and the phone starts over (``mobile.sync``) instead of skipping the events
+numbered again after the restore.
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ from .auth import CurrentUser
 from .driver import Driver
 from .errors import ApiError
 from .event_text import entry, iso_utc
-from .models import Device, EventRow, StreetCounter
+from .models import Device, EventRow
 
 __all__ = [
+    "Cursor",
     "PullPage",
+    "check_cursor",
     "decode_cursor",
     "encode_cursor",
     "read_pull",
@@ -42,24 +47,47 @@ _events = EventRow.__table__
 
 # --- cursors ---------------------------------------------------------------------------------------
 
-_CURSOR_PREFIX = "c1"
+_CURSOR_PREFIX = "c2"  # street, position and the id of the event at that position
+_PLAIN_PREFIX = "c1"  # street and position only: given out before c2, still taken
+_ROLLED_BACK = (
+    "this server no longer holds the events the cursor was read from (it was restored from a backup "
+    "or rebuilt); pull from the start"
+)
 
 
-def encode_cursor(street_id: str, street_seq: int) -> str:
-    raw = f"{_CURSOR_PREFIX}:{street_id}:{street_seq}".encode()
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+class Cursor(NamedTuple):
+    """Where a phone's pull stands: after ``seq``, which was the event ``event_id`` when read."""
+
+    seq: int
+    event_id: str | None = None
 
 
-def decode_cursor(cursor: str | None, street_id: str) -> int:
-    """The street_seq a cursor stands for; a garbled or another street's cursor is a 400."""
+def encode_cursor(street_id: str, street_seq: int, event_id: str | None = None) -> str:
+    """The cursor after ``street_seq``. With the id of the event at that position, a later pull can
+    tell whether this server still holds the same events there (``check_cursor``)."""
+    if event_id is None:
+        raw = f"{_PLAIN_PREFIX}:{street_id}:{street_seq}"
+    else:
+        raw = f"{_CURSOR_PREFIX}:{street_id}:{street_seq}:{event_id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str | None, street_id: str) -> Cursor:
+    """Where a cursor stands; a garbled or another street's cursor is a 400."""
     if cursor is None:
-        return 0
+        return Cursor(0)
     try:
         if len(cursor) > 200:
             raise ValueError("too long")
         padded = cursor + "=" * (-len(cursor) % 4)
-        prefix, street, seq_text = base64.urlsafe_b64decode(padded.encode("ascii")).decode().split(":")
-        if prefix != _CURSOR_PREFIX or not seq_text.isdigit() or len(seq_text) > 16:
+        prefix, street, seq_text, *rest = base64.urlsafe_b64decode(padded.encode("ascii")).decode().split(":")
+        if prefix == _CURSOR_PREFIX and len(rest) == 1 and 0 < len(rest[0]) <= 64:
+            event_id: str | None = rest[0]
+        elif prefix == _PLAIN_PREFIX and not rest:
+            event_id = None
+        else:
+            raise ValueError("not a cursor")
+        if not seq_text.isdigit() or len(seq_text) > 16:
             raise ValueError("not a cursor")
         seq = int(seq_text)
     except (ValueError, UnicodeError, binascii.Error):
@@ -68,7 +96,23 @@ def decode_cursor(cursor: str | None, street_id: str) -> int:
         raise ApiError(400, "bad_cursor", "the cursor belongs to another street")
     if seq > MAX_SEQ:
         raise ApiError(400, "bad_cursor", "the cursor is out of range")
-    return seq
+    return Cursor(seq, event_id)
+
+
+_EVENT_AT = "SELECT id FROM events WHERE street_id = ? AND street_seq = ?"
+
+
+def check_cursor(driver: Driver, street_id: str, cursor: Cursor) -> None:
+    """A 400 ``bad_cursor`` if the street's events do not reach the cursor, or hold another event
+    where it stood: the server went back in time (a backup restored, a replica that was behind
+    promoted), and events numbered again from there would be skipped by a phone that went on."""
+    (head,) = driver.first(_HEAD, (street_id,)) or (0,)
+    if cursor.seq > head:
+        raise ApiError(400, "bad_cursor", _ROLLED_BACK)
+    if cursor.event_id is not None and cursor.seq > 0:
+        found = driver.first(_EVENT_AT, (street_id, cursor.seq))
+        if found is None or found[0] != cursor.event_id:
+            raise ApiError(400, "bad_cursor", _ROLLED_BACK)
 
 
 # --- events as rows --------------------------------------------------------------------------------
@@ -92,12 +136,9 @@ def row_to_event(row: EventRow) -> Event:
 
 def read_pull(session: Session, user: CurrentUser, request: PullRequest) -> PullResponse:
     """A page of the street's events after the request's cursor, and the device's last processed seq."""
-    after = decode_cursor(request.cursor, user.street_id)
-    head = session.execute(
-        select(StreetCounter.value).where(StreetCounter.street_id == user.street_id)
-    ).scalar_one()
-    if after > head:
-        raise ApiError(400, "bad_cursor", "the cursor is ahead of this server; pull from the start")
+    position = decode_cursor(request.cursor, user.street_id)
+    check_cursor(Driver(session), user.street_id, position)
+    after = position.seq
     device = session.get(Device, request.device_id)
     if device is not None and device.user_id != user.id:
         raise ApiError(403, "device_taken", "this device id belongs to another user; sign in again")
@@ -112,7 +153,7 @@ def read_pull(session: Session, user: CurrentUser, request: PullRequest) -> Pull
     has_more = len(rows) > request.limit
     rows = rows[: request.limit]
     records = tuple(EventRecord(event=row_to_event(row), position=row.street_seq) for row in rows)
-    cursor = encode_cursor(user.street_id, rows[-1].street_seq if rows else after)
+    cursor = encode_cursor(user.street_id, rows[-1].street_seq, rows[-1].id) if rows else _same(request, user)
     return PullResponse(
         protocol_version=PROTOCOL_VERSION,
         events=records,
@@ -144,10 +185,16 @@ _SQLITE_PULL_COLUMNS = (*_PULL_COLUMNS[:11], type_coerce(_events.c.received_at, 
 _HEAD = "SELECT value FROM street_counters WHERE street_id = ?"
 _DEVICE = "SELECT user_id, last_seq FROM devices WHERE device_id = ?"
 _ENTRIES = (
-    "SELECT street_seq, {wire} FROM events WHERE street_id = ? AND street_seq > ? ORDER BY street_seq LIMIT ?"
+    "SELECT street_seq, id, {wire} FROM events WHERE street_id = ? AND street_seq > ? "
+    "ORDER BY street_seq LIMIT ?"
 )
 _SQLITE_ENTRIES = _ENTRIES.format(wire="CAST(wire AS BLOB)")
 _PG_ENTRIES = _ENTRIES.format(wire="convert_to(wire, 'UTF8')")
+
+
+def _same(request: PullRequest, user: CurrentUser) -> str:
+    """An empty page's cursor: where the phone stood (the start, for a phone with no cursor yet)."""
+    return request.cursor if request.cursor is not None else encode_cursor(user.street_id, 0)
 
 
 def _sqlite_moment(text: str | None) -> str | None:
@@ -178,11 +225,10 @@ def read_pull_json(session: Session, user: CurrentUser, request: PullRequest) ->
     objects: each event's stored page entry (``events.wire``) joined as it is, or, for a page with
     a row stored without one, the entries built from plain column tuples and serialized once.
     """
-    after = decode_cursor(request.cursor, user.street_id)
+    position = decode_cursor(request.cursor, user.street_id)
     driver = Driver(session)
-    (head,) = driver.first(_HEAD, (user.street_id,)) or (0,)
-    if after > head:
-        raise ApiError(400, "bad_cursor", "the cursor is ahead of this server; pull from the start")
+    check_cursor(driver, user.street_id, position)
+    after = position.seq
     device = driver.first(_DEVICE, (request.device_id,))
     if device is not None and device[0] != user.id:
         raise ApiError(403, "device_taken", "this device id belongs to another user; sign in again")
@@ -193,12 +239,12 @@ def read_pull_json(session: Session, user: CurrentUser, request: PullRequest) ->
     has_more = len(rows) > request.limit
     if has_more:
         del rows[request.limit :]
-    if all(wire is not None for _, wire in rows):
-        events = orjson.Fragment(b"[" + b",".join([wire for _, wire in rows]) + b"]")
+    if all(wire is not None for _, _, wire in rows):
+        events = orjson.Fragment(b"[" + b",".join([wire for _, _, wire in rows]) + b"]")
     else:  # rows stored before events.wire, or by hand
         in_street = (_events.c.street_id == user.street_id, _events.c.street_seq > after)
         events = _entries_from_columns(session.connection(), in_street, request.limit, driver.sqlite)
-    cursor = encode_cursor(user.street_id, rows[-1][0] if rows else after)
+    cursor = encode_cursor(user.street_id, rows[-1][0], rows[-1][1]) if rows else _same(request, user)
     body = {
         "protocol_version": PROTOCOL_VERSION,
         "events": events,

@@ -112,6 +112,27 @@ def test_a_refused_action_is_not_applied_but_stays_beside_its_case(ctx):
     assert ctx.store.outbox_item(second.id).status == "refused"
 
 
+def test_a_restored_server_gets_back_what_it_acknowledged_and_nothing_refused(ctx):
+    case_id = new_case_id()
+    record_action(ctx.store, CHIEF, Trigger.REPORT, case_id, report_args(), ctx.now())
+    record_action(ctx.store, CHIEF, Trigger.COMMENT, case_id, {"text": "补充"}, ctx.now())
+    report, comment = ctx.store.outbox()
+    reported = server_event(report.id, case_id, "report", CHIEF, ctx.now(), report.args)
+    with ctx.store.transaction():
+        ctx.store.set_status([report.id], "acknowledged")
+        ctx.store.set_status([comment.id], "refused", code="case_final", message_zh="已结案", message_en="x")
+    apply_pull(ctx.store, page([reported], 1), CHIEF, reference_of(ctx.store).rules)
+    assert ctx.store.event_count() == 1 and ctx.store.cursor is not None
+
+    device, seq = ctx.store.device_id, ctx.store.get_meta("next_seq")
+    assert ctx.store.forget_server_state() == [case_id]
+    assert ctx.store.event_count() == 0 and ctx.store.cursor is None
+    assert ctx.store.confirmed(case_id) is None and ctx.store.count_view() == 0
+    assert [(i.status, i.seen) for i in ctx.store.outbox()] == [("queued", False), ("refused", False)]
+    assert ctx.store.outbox()[1].code == "case_final"  # the refusal still stands
+    assert (ctx.store.device_id, ctx.store.get_meta("next_seq")) == (device, seq)  # the same phone
+
+
 def test_a_new_user_starts_clean_with_a_new_device(ctx):
     device = ctx.store.device_id
     record_action(ctx.store, CHIEF, Trigger.REPORT, new_case_id(), report_args(), ctx.now())

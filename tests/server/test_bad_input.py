@@ -135,6 +135,24 @@ def test_a_cursor_of_another_street_or_from_the_future_is_refused(world: World) 
     refused(world.a.apis["chief"].post("/api/v1/sync/pull", body), 400, "bad_cursor")
 
 
+def test_a_cursor_naming_another_event_than_the_one_at_its_position_is_refused(world: World) -> None:
+    # what a server restored from a backup sees: the position exists, another event stands there
+    from server.pull import decode_cursor, encode_cursor
+
+    world.a.report()
+    phone = world.a.phone("chief")
+    given = phone.pull()["cursor"]
+    position = decode_cursor(given, world.a.id)
+    assert position.seq > 0 and position.event_id is not None
+    body = {"protocol_version": PROTOCOL_VERSION, "device_id": phone.device_id, "cursor": given}
+    api = world.a.apis["chief"]
+    assert api.post("/api/v1/sync/pull", body).status_code == 200
+    body["cursor"] = encode_cursor(world.a.id, position.seq, str(uuid.uuid4()))
+    refused(api.post("/api/v1/sync/pull", body), 400, "bad_cursor")
+    body["cursor"] = encode_cursor(world.a.id, position.seq)  # the plain form older servers gave
+    assert api.post("/api/v1/sync/pull", body).status_code == 200
+
+
 @pytest.mark.parametrize("limit", [0, -1, 2001, 2**63, 1.5, "10", None])
 def test_a_bad_pull_limit_is_refused(world: World, limit: object) -> None:
     body = {
