@@ -286,10 +286,16 @@ def tap(widget: Any) -> None:
     parent = widget.parent
     while parent is not None and not isinstance(parent, ScrollView):
         parent = None if parent.parent is parent else parent.parent  # the Window is its own parent
-    if parent is not None:  # as a thumb would: scroll it into view first
-        parent.scroll_to(widget, padding=20, animate=False)
-        settle(2)
     x, y = widget.to_window(*widget.center)
+    # as a thumb would: scroll it into view first, again if a layout still moving (a widget just
+    # shown, on a busy machine) took it away; a widget that stays off screen is a defect
+    if parent is not None:
+        for _ in range(5):
+            parent.scroll_to(widget, padding=20, animate=False)
+            settle(2)
+            x, y = widget.to_window(*widget.center)
+            if 0 <= x <= WIDTH and 0 <= y <= HEIGHT:
+                break
     assert 0 <= x <= WIDTH and 0 <= y <= HEIGHT, f"{widget!r} is off screen at {(x, y)}"
     touch = UnitTestTouch(x, y)
     touch.touch_down()
