@@ -395,13 +395,19 @@ def apply_push(
             continue
 
         trigger = cast(Trigger, mutation.name)  # a Mutation holds its name as the Trigger member
+        occurred_at = mutation.occurred_at
+        if occurred_at > now:
+            # a phone whose clock runs ahead: nothing happens after the server heard of it, so the
+            # action is dated when it arrived (in the phone's offset), and a case's steps keep
+            # their order and the reports' step times stay true
+            occurred_at = now.astimezone(occurred_at.tzinfo)
         event = build_event(
             id=mutation.id,
             case_id=mutation.case_id,
             name=trigger.value,
             actor=actor,
             role=role,
-            occurred_at=mutation.occurred_at,
+            occurred_at=occurred_at,
             args=mutation.args,
             received_at=now,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import UTC, datetime, timedelta, timezone
 
 from shared import MAX_BATCH, PROTOCOL_VERSION
 
@@ -209,3 +210,27 @@ def test_a_batch_larger_than_the_protocol_allows_is_refused_whole(world: World) 
     response = phone.push_raw(*batch)
     assert response.status_code == 422 and response.json()["error"]["code"] == "malformed_payload"
     assert case_of(world, case_id)["record"]["comment_count"] == 0
+
+
+def test_an_action_a_phone_clock_dated_in_the_future_is_dated_when_the_server_heard_of_it(
+    world: World,
+) -> None:
+    phone = world.a.phone("chief")
+    case_id = str(uuid.uuid4())
+    road = world.a.roads[0]
+    report = phone.mutation("report", case_id, category=CATEGORY, road_id=road, description="钟快")
+    beijing = timezone(timedelta(hours=8))
+    report["occurred_at"] = (datetime.now(UTC) + timedelta(days=1)).astimezone(beijing).isoformat()
+    sent = datetime.now(UTC)
+    (answer,) = phone.push(report)
+    assert answer["status"] == "applied"
+    (stored,) = [entry["event"] for entry in phone.pull_all() if entry["event"]["id"] == report["id"]]
+    occurred = datetime.fromisoformat(stored["occurred_at"])
+    assert occurred == datetime.fromisoformat(stored["received_at"])  # not a day ahead
+    assert sent - timedelta(seconds=5) <= occurred <= datetime.now(UTC)
+    assert occurred.utcoffset() == timedelta(hours=8)  # still in the phone's offset
+    # a phone whose clock is right keeps its own time: the action happened before it was sent
+    on_time = phone.mutation("comment", case_id, text="补充")
+    (answer,) = phone.push(on_time)
+    (kept,) = [entry["event"] for entry in phone.pull_all() if entry["event"]["id"] == on_time["id"]]
+    assert datetime.fromisoformat(kept["occurred_at"]) == datetime.fromisoformat(on_time["occurred_at"])
