@@ -31,13 +31,14 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import create_engine, text
 
 from shared import (
@@ -428,6 +429,16 @@ class Fleet:
             self._aborted = True
             self._cond.notify_all()
 
+    def __enter__(self) -> Fleet:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, *_exc: object) -> None:
+        """Every outbox drained (``join``); after an error in the block, each phone stops after its
+        current request first, and that error is the one raised."""
+        if kind is not None:
+            self.abort()
+        self.join()
+
     def join(self) -> None:
         """Wait for every outbox to drain; raise the first error a phone met (unless aborted)."""
         self.resume()
@@ -717,6 +728,20 @@ class PgCluster:
             [str(ROOT / "scripts" / "pg-throwaway"), "stop", str(self.dir)], capture_output=True, timeout=60
         )
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def own_cluster(directory: Path | None = None) -> Iterator[PgCluster]:
+    """A started cluster of the test's own (in ``directory`` if given), destroyed afterwards; the
+    test is skipped where PostgreSQL is not installed."""
+    if not PgCluster.available():
+        pytest.skip("PostgreSQL binaries are not installed (apt-get install postgresql)")
+    cluster = PgCluster(directory)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.destroy()
 
 
 # --- the checker -----------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 
 from shared import PROTOCOL_VERSION, PUSH_PATH, Mutation, PushRequest, dumps
 
-from .proofs import PgCluster, ServerProcess, setup_street
+from .proofs import ServerProcess, own_cluster, setup_street
 from .world import CATEGORY, Street
 
 pytestmark = pytest.mark.postgres
@@ -59,40 +59,33 @@ def _push_report(base: str, token: str, street: Street, device_id: str, seq: int
 def test_while_postgresql_is_down_requests_are_told_to_try_again_and_served_once_it_is_back(
     tmp_path: Path,
 ) -> None:
-    if not PgCluster.available():
-        pytest.skip("PostgreSQL binaries are not installed (apt-get install postgresql)")
-    cluster = PgCluster()
-    try:
-        cluster.start()
-        with ServerProcess(cluster.url, tmp_path) as server:
-            handle, street = setup_street(server)
-            handle.close()
-            token = street.apis["chief"].token or ""
-            device = str(uuid.uuid4())
-            # several requests at once, so the server holds several connections when the database goes
-            assert _get_at_once(server.base_url, token, 8) == [200] * 8
-            assert _push_report(server.base_url, token, street, device, 1).json()["results"][0]["status"] == (
-                "applied"
-            )
+    with own_cluster() as cluster, ServerProcess(cluster.url, tmp_path) as server:
+        handle, street = setup_street(server)
+        handle.close()
+        token = street.apis["chief"].token or ""
+        device = str(uuid.uuid4())
+        # several requests at once, so the server holds several connections when the database goes
+        assert _get_at_once(server.base_url, token, 8) == [200] * 8
+        assert _push_report(server.base_url, token, street, device, 1).json()["results"][0]["status"] == (
+            "applied"
+        )
 
-            cluster.crash()
-            started = time.monotonic()
-            down = _get(server.base_url, token)
-            assert down.status_code == 503, down.text
-            assert down.json()["error"]["code"] == "unavailable"
-            assert time.monotonic() - started < 15  # told within the connect timeout, not left hanging
-            refused = _push_report(server.base_url, token, street, device, 2)
-            assert refused.status_code == 503, refused.text
-            assert refused.json()["error"]["code"] == "unavailable"
+        cluster.crash()
+        started = time.monotonic()
+        down = _get(server.base_url, token)
+        assert down.status_code == 503, down.text
+        assert down.json()["error"]["code"] == "unavailable"
+        assert time.monotonic() - started < 15  # told within the connect timeout, not left hanging
+        refused = _push_report(server.base_url, token, street, device, 2)
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["error"]["code"] == "unavailable"
 
-            cluster.restart()
-            back = _get(server.base_url, token)  # the first request after the restart is served
-            assert back.status_code == 200, back.text
-            assert back.json()["username"] == street.users["chief"]["username"]
-            again = _push_report(server.base_url, token, street, device, 2)
-            assert again.status_code == 200, again.text
-            assert again.json()["results"][0]["status"] == "applied"
-            log = (tmp_path / f"server-{server.port}.log").read_text()
-            assert "Traceback" not in log, log[-3000:]
-    finally:
-        cluster.destroy()
+        cluster.restart()
+        back = _get(server.base_url, token)  # the first request after the restart is served
+        assert back.status_code == 200, back.text
+        assert back.json()["username"] == street.users["chief"]["username"]
+        again = _push_report(server.base_url, token, street, device, 2)
+        assert again.status_code == 200, again.text
+        assert again.json()["results"][0]["status"] == "applied"
+        log = (tmp_path / f"server-{server.port}.log").read_text()
+        assert "Traceback" not in log, log[-3000:]

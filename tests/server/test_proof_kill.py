@@ -33,16 +33,15 @@ def test_kill_minus_nine_during_a_5000_event_push_loses_nothing_doubles_nothing_
             fill(phone, EVENTS // len(phones))
 
         started = time.monotonic()
-        fleet = Fleet(
+        kills, in_flight = 0, 0
+        with Fleet(
             phones,
             server,
             batch_size=BATCH,
             deadline=started + TIME_LIMIT,
             pause=0.01,
             top_up=lambda phone: fill(phone, RESERVE),
-        ).start()
-        kills, in_flight = 0, 0
-        try:
+        ) as fleet:
             while kills < KILLS and fleet.busy:
                 # a random moment of a short window of service
                 time.sleep(rng.uniform(0.0, 0.04))
@@ -56,11 +55,6 @@ def test_kill_minus_nine_during_a_5000_event_push_loses_nothing_doubles_nothing_
                 assert verdict.ok, f"after kill {kills}: {verdict.summary()}"
                 server.start()
             fleet.stop_topping_up()
-        except BaseException:
-            fleet.abort()
-            raise
-        finally:
-            fleet.join()
         assert kills >= KILLS, f"the push finished after only {kills} kills"
         verdict = check(read_ledger(url), phones, drained=True)
         elapsed = time.monotonic() - started
